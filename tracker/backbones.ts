@@ -1,0 +1,220 @@
+/**
+ * AlexNet-style backbones built from a typed `BackboneSpec` (backbone-spec.ts). Functional tf ops, parameters are
+ * `tf.Variable`s owned by the backbone and released in `dispose()`. Input `[B, H, W, inChannels]` float32 with raw
+ * 0–255 values (SiamFC uses no mean subtraction); output `[B, h, w, C]` float32.
+ */
+import { tf } from './tf.js';
+import type { Tensor, Tensor4D, Variable } from './tf.js';
+import { type BackboneSpec, type ConvLayerSpec, scaledWidth } from './backbone-spec.js';
+
+/** Parameters of one conv layer (+ BatchNorm). Filter `[k, k, Cin/groups, Cout]`. */
+interface ConvParams {
+  filter: Variable;
+  bias?: Variable;
+  gamma?: Variable;
+  beta?: Variable;
+  movingMean?: Variable;
+  movingVar?: Variable;
+}
+
+/** A named weight, as saved in model files. */
+export interface NamedWeight {
+  name: string;
+  tensor: Tensor;
+}
+
+/** Deterministic PRNG seed source for initialisation (xorshift over a counter). */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s;
+  };
+}
+
+/** A variable that takes over `t`'s data (tf.variable keeps a reference; the initial tensor is released). */
+function own(t: Tensor, trainable = true): Variable {
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
+}
+
+/** A backbone: the feature extractor shared by both SiamFC branches. */
+export class Backbone {
+  readonly spec: BackboneSpec;
+  /** Output channel count of each conv layer after the width multiplier, in layer order. */
+  readonly widths: number[] = [];
+  private readonly params: (ConvParams | null)[] = [];
+  private disposed = false;
+
+  /** Build a backbone with Xavier-uniform filters (siamfc-pytorch init), zero biases, BN γ=1, β=0. */
+  constructor(spec: BackboneSpec, seed = 1) {
+    this.spec = spec;
+    if (spec.equivariance.kind !== 'none') {
+      throw new Error(
+        `backbone "${spec.name}": equivariance kind "${spec.equivariance.kind}" is built by the IEN backbone, not Backbone`,
+      );
+    }
+    const next = seeded(seed);
+    let cin = spec.inChannels;
+    spec.layers.forEach((layer, i) => {
+      if (layer.type !== 'conv') {
+        this.params.push(null);
+        return;
+      }
+      const cout = scaledWidth(layer, spec.widthMultiplier, layer.groups);
+      if (cin % layer.groups !== 0) {
+        throw new Error(`backbone "${spec.name}" layer ${i}: ${cin} input channels not divisible by groups ${layer.groups}`);
+      }
+      this.widths.push(cout);
+      this.params.push(this.makeConv(layer, cin, cout, next()));
+      cin = cout;
+    });
+  }
+
+  private makeConv(layer: ConvLayerSpec, cin: number, cout: number, seed: number): ConvParams {
+    const fanIn = (cin / layer.groups) * layer.kernel * layer.kernel;
+    const fanOut = (cout / layer.groups) * layer.kernel * layer.kernel;
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const p: ConvParams = {
+      filter: own(tf.randomUniform([layer.kernel, layer.kernel, cin / layer.groups, cout], -limit, limit, 'float32', seed)),
+    };
+    if (layer.bias) p.bias = own(tf.zeros([cout]));
+    if (layer.bn) {
+      p.gamma = own(tf.ones([cout]));
+      p.beta = own(tf.zeros([cout]));
+      p.movingMean = own(tf.zeros([cout]), false);
+      p.movingVar = own(tf.ones([cout]), false);
+    }
+    return p;
+  }
+
+  /** Number of output channels of the features. */
+  get outChannels(): number {
+    return this.widths.length ? this.widths[this.widths.length - 1] : this.spec.inChannels;
+  }
+
+  /**
+   * Features of a batch. `x`: `[B, H, W, inChannels]` float32 (0–255). In training mode BatchNorm uses batch
+   * statistics and updates its moving averages (PyTorch momentum convention); otherwise the moving averages.
+   */
+  apply(x: Tensor4D, training = false): Tensor4D {
+    this.assertAlive();
+    if (x.rank !== 4 || x.shape[3] !== this.spec.inChannels) {
+      throw new Error(`backbone "${this.spec.name}": input must be [B, H, W, ${this.spec.inChannels}], got [${x.shape}]`);
+    }
+    return tf.tidy(() => {
+      let h: Tensor4D = x;
+      this.spec.layers.forEach((layer, i) => {
+        switch (layer.type) {
+          case 'conv':
+            h = this.conv(h, layer, this.params[i] as ConvParams, training);
+            break;
+          case 'maxpool':
+            h = tf.maxPool(h, layer.size, layer.stride, 'valid');
+            break;
+          case 'avgpool':
+            h = tf.avgPool(h, layer.size, layer.stride, 'valid');
+            break;
+          case 'center': {
+            const { mean, variance } = tf.moments(h, [1, 2], true);
+            h = tf.sub(h, mean) as Tensor4D;
+            if (layer.scale) h = tf.div(h, tf.sqrt(tf.add(variance, 1e-5))) as Tensor4D;
+            break;
+          }
+        }
+      });
+      return h;
+    });
+  }
+
+  private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean): Tensor4D {
+    let y: Tensor4D;
+    if (layer.groups === 1) {
+      y = tf.conv2d(x, p.filter as Tensor4D, layer.stride, 'valid');
+    } else {
+      // AlexNet's grouped conv: split input and output channels into `groups` blocks, convolve each block.
+      const xs = tf.split(x, layer.groups, 3);
+      const ws = tf.split(p.filter as Tensor4D, layer.groups, 3);
+      y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as Tensor4D, ws[g] as Tensor4D, layer.stride, 'valid')), 3);
+    }
+    if (p.bias) y = tf.add(y, p.bias);
+    if (p.gamma && p.beta && p.movingMean && p.movingVar) {
+      const eps = this.spec.bnEps;
+      if (training) {
+        const { mean, variance } = tf.moments(y, [0, 1, 2]);
+        y = tf.batchNorm(y, mean, variance, p.beta, p.gamma, eps) as Tensor4D;
+        // Moving averages are plain assignments: the gradient tape never records Variable.assign.
+        const n = y.shape[0] * y.shape[1] * y.shape[2];
+        const m = this.spec.bnMomentum;
+        const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
+        p.movingMean.assign(tf.add(tf.mul(p.movingMean, 1 - m), tf.mul(mean, m)));
+        p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - m), tf.mul(unbiased, m)));
+      } else {
+        y = tf.batchNorm(y, p.movingMean, p.movingVar, p.beta, p.gamma, eps) as Tensor4D;
+      }
+    }
+    if (layer.act === 'relu') y = tf.relu(y);
+    else if (layer.act === 'elu') y = tf.elu(y);
+    return y;
+  }
+
+  /** Trainable variables (filters, biases, BN γ/β). */
+  trainableVariables(): Variable[] {
+    this.assertAlive();
+    const out: Variable[] = [];
+    for (const p of this.params) {
+      if (!p) continue;
+      for (const v of [p.filter, p.bias, p.gamma, p.beta]) if (v) out.push(v);
+    }
+    return out;
+  }
+
+  /** Every weight including BN moving statistics, with stable names (for model files). */
+  namedWeights(): NamedWeight[] {
+    this.assertAlive();
+    // tf.Variable names are global in tfjs, so stable names come from the layer index instead.
+    const out: NamedWeight[] = [];
+    this.params.forEach((p, i) => {
+      if (!p) return;
+      for (const [key, v] of Object.entries(p) as [keyof ConvParams, Variable | undefined][]) {
+        if (v) out.push({ name: `layer${i}/${key}`, tensor: v });
+      }
+    });
+    return out;
+  }
+
+  /** Number of trainable parameters. */
+  parameterCount(): number {
+    return this.trainableVariables().reduce((s, v) => s + v.size, 0);
+  }
+
+  /** Assign saved weights by name; throws naming the missing or mismatched weight. `where` names the source file. */
+  loadWeights(weights: Record<string, Tensor>, where = 'weights'): void {
+    this.assertAlive();
+    for (const { name, tensor } of this.namedWeights()) {
+      const w = weights[name];
+      if (!w) throw new Error(`${where}: missing weight "${name}"`);
+      if (w.shape.join(',') !== tensor.shape.join(',')) {
+        throw new Error(`${where}: weight "${name}" has shape [${w.shape}] but the spec needs [${tensor.shape}]`);
+      }
+      (tensor as Variable).assign(w);
+    }
+  }
+
+  /** Release every variable. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.params) {
+      if (!p) continue;
+      for (const v of Object.values(p)) (v as Variable | undefined)?.dispose();
+    }
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new Error(`backbone "${this.spec.name}" was disposed`);
+  }
+}
