@@ -63,7 +63,7 @@ test('stratified split: exact sizes, disjoint, class proportions kept', () => {
 test('digit rotation: four 90° turns are the identity; 90° moves a pixel counter-clockwise on screen', () => {
   const S = 28;
   const img = new Uint8Array(S * S).map((_, i) => (i * 7) % 256);
-  let r = img;
+  let r: Uint8Array = img;
   for (let k = 0; k < 4; k++) r = rotateDigit(r, S, Math.PI / 2);
   assert.deepEqual(r, img);
   const dot = new Uint8Array(S * S);
