@@ -96,7 +96,7 @@ export class SiamFCTracker implements Tracker {
     const mid = (n - 1) / 2;
     const U = this.upSize;
     // Upsample every scale, apply the penalty to the non-unit scales, pick the scale with the highest peak.
-    let best = { id: mid, peak: -Infinity, map: new Float64Array(0) };
+    let best: { id: number; peak: number; map: Float64Array } = { id: mid, peak: -Infinity, map: new Float64Array(0) };
     for (let s = 0; s < n; s++) {
       const map = upsample(responses.subarray(s * r * r, (s + 1) * r * r), r, U, this.upMatrix);
       if (s !== mid) for (let i = 0; i < map.length; i++) map[i] *= this.config.scalePenalty;
