@@ -103,14 +103,14 @@ export function centerError(a: Box, b: Box): number {
 }
 
 /**
- * Normalised centre error (the "normalised precision" of TrackingNet/got10k style): centre offsets divided by the
- * ground-truth size before taking the norm.
+ * Normalised centre error as the got10k toolkit's `normalized_center_error`: centre offsets divided by the
+ * ground-truth width/height (each at least 1 px) before taking the norm.
  */
 export function normalizedCenterError(pred: Box, gt: Box): number {
   const cp = toCenter(pred);
   const cg = toCenter(gt);
-  const w = Math.max(gt.width, Number.EPSILON);
-  const h = Math.max(gt.height, Number.EPSILON);
+  const w = Math.max(gt.width, 1);
+  const h = Math.max(gt.height, 1);
   return Math.hypot((cp.cx - cg.cx) / w, (cp.cy - cg.cy) / h);
 }
 
