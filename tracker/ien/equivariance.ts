@@ -1,0 +1,283 @@
+/**
+ * IEN's equivariance loss and the per-layer equivariance error L_G (paper Eq. 6–8, Tables 5 and 9), for any model
+ * that returns its group-pooled features per layer (`GroupedModel`).
+ *
+ * Procedure per batch (method.md, following github.com/transmuteAI/implicit-networks `IEN_R4_Rot-MNIST.py`):
+ * one rotated copy ϕ_g x of every sample; the batch `[x; ϕ_g x]` runs through the model once; at each layer i with
+ * β_i > 0 the pooled features of the rotated half are rotated back by −θ (spatially only) and compared by MSE with the
+ * pooled features of the original half (masked to the valid region for non-90° angles; no detach);
+ * total = task + Σ β_i · MSE_i.
+ */
+import { tf } from '../tf.js';
+import type { Tensor, Tensor4D } from '../tf.js';
+import type { GroupLayout } from './groups.js';
+import { isGridAligned, rotateBatch, rotationMask } from './rotate.js';
+
+/** Result of a model's feature pass: pooled features per conv layer and the network output. */
+export interface ForwardFeatures {
+  /** Group-pooled features of each conv layer, `[B, H_i, W_i, pooled_i]` float32, in layer order. */
+  layers: Tensor4D[];
+  /** The network output (logits, embedding, ...), batch first. */
+  out: Tensor;
+}
+
+/** Any model usable with the equivariance loss: a forward pass that also returns its per-layer pooled features. */
+export interface GroupedModel {
+  /** Forward `x` (`[B, H, W, C]` float32); `training` selects batch statistics / uncached filters. */
+  forwardFeatures(x: Tensor4D, training: boolean): ForwardFeatures;
+  /** Optional group layout of each conv layer (pre-pooling); when given, pooled widths are checked against it. */
+  readonly layerLayouts?: readonly GroupLayout[];
+}
+
+/** Rotation group of the loss: C4 (exact 90° turns) or C8 (45° steps, bilinear). */
+export type RotationGroup = 'C4' | 'C8';
+
+/** Draws one rotation angle (degrees, counter-clockwise on screen) per sample of a batch of `n`. */
+export type AngleSampler = (n: number) => number[];
+
+/** Error thrown for inconsistent models, betas or angles. */
+export class EquivarianceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EquivarianceError';
+  }
+}
+
+/** Seeded uniform PRNG in [0, 1) (mulberry32), for reproducible angle sampling. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The angles a group's sampler draws from, in degrees. C4: {90, 180, 270} — the reference code draws
+ * `random.choices(range(1, 4))` quarter turns (method.md says k ∈ {0..3}; `includeIdentity` adds 0, which only adds
+ * zero-loss samples). C8: {45, 90, …, 315} (method.md).
+ */
+export function groupAngles(group: RotationGroup, includeIdentity = false): number[] {
+  const step = group === 'C4' ? 90 : 45;
+  const n = group === 'C4' ? 4 : 8;
+  return Array.from({ length: n }, (_, k) => k * step).filter((a) => includeIdentity || a !== 0);
+}
+
+/** Seeded sampler drawing uniformly from `groupAngles(group, includeIdentity)`; `random` overrides the PRNG. */
+export function makeAngleSampler(
+  group: RotationGroup,
+  opts: { seed?: number; random?: () => number; includeIdentity?: boolean } = {},
+): AngleSampler {
+  const angles = groupAngles(group, opts.includeIdentity ?? false);
+  const rnd = opts.random ?? mulberry32(opts.seed ?? 0);
+  return (n) => Array.from({ length: n }, () => angles[Math.min(angles.length - 1, Math.floor(rnd() * angles.length))]);
+}
+
+/**
+ * MSE between `original` and `rotated` rotated back by −deg per sample: `[B, H, W, C]` float32 each → scalar. Averaged
+ * over samples, pixels inside the valid rotation mask (all pixels for grid-aligned angles) and channels.
+ */
+export function alignedMSE(original: Tensor4D, rotated: Tensor4D, degs: readonly number[]): tf.Scalar {
+  if (original.shape.join() !== rotated.shape.join()) {
+    throw new EquivarianceError(
+      `feature shapes differ between the original [${original.shape}] and rotated [${rotated.shape}] halves`,
+    );
+  }
+  const [b, h, w, c] = original.shape;
+  if (degs.length !== b) throw new EquivarianceError(`${degs.length} angles for ${b} samples`);
+  return tf.tidy(() => {
+    const back = rotateBatch(rotated, degs.map((d) => -d));
+    const sq = tf.squaredDifference(original, back);
+    if (isGridAligned(h, w, degs)) return tf.mean(sq);
+    // mask of the back-rotation: where the rotated half's map had a source point
+    const mask = rotationMask(h, w, degs.map((d) => -d));
+    const denom = tf.maximum(tf.mul(tf.sum(mask), c), 1);
+    return tf.div(tf.sum(tf.mul(sq, mask)), denom);
+  });
+}
+
+const defaultSamplers = new Map<RotationGroup, AngleSampler>();
+function defaultSampler(group: RotationGroup): AngleSampler {
+  let s = defaultSamplers.get(group);
+  if (!s) {
+    s = makeAngleSampler(group, { seed: 0 });
+    defaultSamplers.set(group, s);
+  }
+  return s;
+}
+
+/** Options of `equivarianceObjective`. */
+export interface EquivarianceLossOptions {
+  /** β_i per layer (length = number of layers) or one β for every layer. Layers with β_i = 0 are skipped. */
+  betas: readonly number[] | number;
+  /** Task loss on the output of the concatenated batch `[x; ϕ_g x]` (2B rows: labels must be repeated). */
+  taskLoss: (out: Tensor) => tf.Scalar;
+  /** Rotation group (default C4); ignored when `sampler` is given. */
+  group?: RotationGroup;
+  /** Angle sampler (default: one module-wide stream per group, seed 0; pass your own for reproducible runs). */
+  sampler?: AngleSampler;
+  /** Training mode of the forward pass (default true). */
+  training?: boolean;
+}
+
+/** Losses of one batch: all tensors are new (scalars) and owned by the caller. */
+export interface EquivarianceLossResult {
+  total: tf.Scalar;
+  task: tf.Scalar;
+  /** MSE_i per layer (unweighted); a zero scalar for layers with β_i = 0. */
+  layers: tf.Scalar[];
+  /** The angle (degrees) each sample was rotated by. */
+  angles: number[];
+}
+
+function resolveBetas(betas: readonly number[] | number, n: number): number[] {
+  const bs = typeof betas === 'number' ? new Array<number>(n).fill(betas) : [...betas];
+  if (bs.length !== n) throw new EquivarianceError(`${bs.length} betas for a model with ${n} layers`);
+  if (bs.some((v) => !Number.isFinite(v) || v < 0)) throw new EquivarianceError(`betas must be finite and >= 0, got [${bs}]`);
+  return bs;
+}
+
+function checkFeatures(model: GroupedModel, f: ForwardFeatures, batch: number): void {
+  const lays = model.layerLayouts;
+  if (lays && lays.length !== f.layers.length) {
+    throw new EquivarianceError(`model declares ${lays.length} layer layouts but returned ${f.layers.length} feature maps`);
+  }
+  f.layers.forEach((t, i) => {
+    if (t.rank !== 4 || t.shape[0] !== batch) {
+      throw new EquivarianceError(`layer ${i} features must be [${batch}, H, W, C], got [${t.shape.join(', ')}]`);
+    }
+    if (lays && t.shape[3] !== lays[i].pooledChannels) {
+      throw new EquivarianceError(
+        `layer ${i} pooled features have ${t.shape[3]} channels, its layout ${lays[i].spec.name}×${lays[i].channels} ` +
+          `pools to ${lays[i].pooledChannels}`,
+      );
+    }
+  });
+}
+
+/**
+ * IEN's training objective on a batch `x` (`[B, H, W, C]` float32): task loss on `[x; ϕ_g x]` plus Σ β_i · MSE_i.
+ * Differentiable w.r.t. the model's variables (call it inside `optimizer.minimize(() => ...total)` or `tf.variableGrads`).
+ */
+export function equivarianceObjective(
+  model: GroupedModel,
+  x: Tensor4D,
+  opts: EquivarianceLossOptions,
+): EquivarianceLossResult {
+  if (x.rank !== 4) throw new EquivarianceError(`input must be [B, H, W, C], got [${x.shape.join(', ')}]`);
+  const b = x.shape[0];
+  const sampler = opts.sampler ?? defaultSampler(opts.group ?? 'C4');
+  const angles = sampler(b);
+  if (angles.length !== b) throw new EquivarianceError(`angle sampler returned ${angles.length} angles for ${b} samples`);
+  const res = tf.tidy(() => {
+    const both = tf.concat([x, rotateBatch(x, angles)], 0);
+    const f = model.forwardFeatures(both, opts.training ?? true);
+    checkFeatures(model, f, 2 * b);
+    const betas = resolveBetas(opts.betas, f.layers.length);
+    const task = opts.taskLoss(f.out);
+    const layers = f.layers.map((t, i) => {
+      if (betas[i] === 0) return tf.scalar(0);
+      const [, h, w, c] = t.shape;
+      const orig = tf.slice(t, [0, 0, 0, 0], [b, h, w, c]);
+      const rot = tf.slice(t, [b, 0, 0, 0], [b, h, w, c]);
+      return alignedMSE(orig, rot, angles);
+    });
+    let total: tf.Scalar = task;
+    layers.forEach((l, i) => {
+      if (betas[i] > 0) total = tf.add(total, tf.mul(l, betas[i]));
+    });
+    return { total, task, layers };
+  });
+  return { ...res, angles };
+}
+
+/** Per-layer equivariance error: mean over the angles of the per-angle MSE (`perAngle[a][i]`), plain numbers. */
+export interface EquivarianceReport {
+  perLayer: number[];
+  perAngle: number[][];
+  angles: number[];
+}
+
+/**
+ * Equivariance error L_G per layer (paper Tables 5 and 9) on fixed `inputs` (`[B, H, W, C]` float32) and rotations
+ * `angles` (degrees; every input is rotated by every angle): for each angle the pooled features of ϕ_g x, rotated back,
+ * are compared with those of x by (masked) MSE. Evaluation mode (`training = false`); no tensors are left behind.
+ */
+export async function equivarianceError(
+  model: GroupedModel,
+  inputs: Tensor4D,
+  angles: readonly number[],
+): Promise<EquivarianceReport> {
+  if (inputs.rank !== 4) throw new EquivarianceError(`inputs must be [B, H, W, C], got [${inputs.shape.join(', ')}]`);
+  if (angles.length === 0) throw new EquivarianceError('equivarianceError needs at least one angle');
+  const b = inputs.shape[0];
+  const perAngle: number[][] = [];
+  for (const a of angles) {
+    const degs = new Array<number>(b).fill(a);
+    const stacked = tf.tidy(() => {
+      const f = model.forwardFeatures(tf.concat([inputs, rotateBatch(inputs, degs)], 0), false);
+      checkFeatures(model, f, 2 * b);
+      const ms = f.layers.map((t) => {
+        const [, h, w, c] = t.shape;
+        return alignedMSE(tf.slice(t, [0, 0, 0, 0], [b, h, w, c]), tf.slice(t, [b, 0, 0, 0], [b, h, w, c]), degs);
+      });
+      return ms.length ? tf.stack(ms) : tf.zeros([0]);
+    });
+    const v = await stacked.data();
+    stacked.dispose();
+    perAngle.push(Array.from(v));
+  }
+  const n = perAngle[0].length;
+  const perLayer = Array.from({ length: n }, (_, i) => perAngle.reduce((s, r) => s + r[i], 0) / perAngle.length);
+  return { perLayer, perAngle, angles: [...angles] };
+}
+
+/** How a group element acts on a tensor: `[B, H, W, C]` float32 → new tensor (caller disposes). */
+export type TensorAction = (x: Tensor4D) => Tensor4D;
+
+/** Result of `checkEquivariance`: max |f(ϕ_in x) − ϕ_out f(x)| and its MSE inside the mask, and max |f(x)| for scale. */
+export interface EquivarianceCheck {
+  maxAbsError: number;
+  mse: number;
+  maxAbsOutput: number;
+}
+
+/**
+ * Reusable test helper: compare `f(inAction(x))` with `outAction(f(x))` (optionally only where `mask` `[1|B, H, W, 1]`
+ * is 1) and throw EquivarianceError when the max abs error exceeds `tol` (default: never throws). Sync; leaves no
+ * tensors behind; never disposes `x` or `mask`.
+ */
+export function checkEquivariance(
+  f: (x: Tensor4D) => Tensor4D,
+  x: Tensor4D,
+  inAction: TensorAction,
+  outAction: TensorAction,
+  opts: { mask?: Tensor4D; tol?: number; label?: string } = {},
+): EquivarianceCheck {
+  const [errT, mseT, outT] = tf.tidy(() => {
+    const a = f(inAction(x));
+    const bb = outAction(f(x));
+    if (a.shape.join() !== bb.shape.join()) {
+      throw new EquivarianceError(`${opts.label ?? 'checkEquivariance'}: shapes differ [${a.shape}] vs [${bb.shape}]`);
+    }
+    let d = tf.abs(tf.sub(a, bb));
+    let count: tf.Tensor = tf.scalar(d.size);
+    if (opts.mask) {
+      d = tf.mul(d, opts.mask);
+      count = tf.mul(tf.sum(tf.mul(tf.onesLike(d), opts.mask)), 1);
+    }
+    return [tf.max(d), tf.div(tf.sum(tf.square(d)), tf.maximum(count, 1)), tf.max(tf.abs(bb))];
+  });
+  const r = { maxAbsError: errT.dataSync()[0], mse: mseT.dataSync()[0], maxAbsOutput: outT.dataSync()[0] };
+  tf.dispose([errT, mseT, outT]);
+  if (opts.tol !== undefined && !(r.maxAbsError <= opts.tol)) {
+    throw new EquivarianceError(
+      `${opts.label ?? 'checkEquivariance'}: max abs error ${r.maxAbsError} > tolerance ${opts.tol} ` +
+        `(mse ${r.mse}, max |output| ${r.maxAbsOutput})`,
+    );
+  }
+  return r;
+}

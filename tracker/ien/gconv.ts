@@ -1,0 +1,165 @@
+/**
+ * C4 group convolution (Cohen & Welling 2016, "Group Equivariant Convolutional Networks"; reference
+ * github.com/tscohen/GrouPy): the explicit, exactly equivariant baseline to IEN on the pixel grid.
+ *
+ * Channel layout of C4 fields: `o·4 + r` (r = orientation, fastest), so group pooling with Λ = 4 (`R4`) gives
+ * rotation-invariant maps. Rotation sense: `rot90` of tracker/ien/rotate.ts (counter-clockwise on screen).
+ * - Lifting (image → C4): output (o, r) uses `rot90^r(W[o; c])`.
+ * - Group (C4 → C4): `W̃[o,r; i,s] = rot90^r(W[o; i, (s−r) mod 4])`.
+ * Then `conv(rot90 x) = rot90(conv x)` with the orientation axis rolled by +1 (`rollOrientation(·, 4, 1)`), exactly,
+ * for odd kernels with 'same' padding, or 'valid' padding, at stride 1 on square maps.
+ */
+import { tf } from '../tf.js';
+import type { Tensor4D, Variable } from '../tf.js';
+import { applyGroupSpec, homogeneousSpec, type GroupLayout } from './groups.js';
+import {
+  checkInput, checkPositiveInt, initTensor, ownedVariable, zeroVariable, type GroupedLayer, type InitKind, type Padding,
+} from './conv.js';
+import { ExpandedFilterCache } from './filtercache.js';
+
+/**
+ * Spatial rotation of a filter bank `[kh, kw, in, out]` by k·90° counter-clockwise (same sense as `rot90` of maps):
+ * `out[i][j] = w[j][k−1−i]` for k = 1. Differentiable; new tensor.
+ */
+export function rot90Filter(w: Tensor4D, k: number): Tensor4D {
+  const q = ((k % 4) + 4) % 4;
+  return tf.tidy(() => {
+    switch (q) {
+      case 0: return tf.clone(w);
+      case 1: return tf.transpose(tf.reverse(w, 1), [1, 0, 2, 3]);
+      case 2: return tf.reverse(w, [0, 1]);
+      default: return tf.reverse(tf.transpose(w, [1, 0, 2, 3]), 1);
+    }
+  });
+}
+
+/** Lifting bank: `[k, k, Cin, O]` → `[k, k, Cin, O·4]`, channel `o·4 + r` = `rot90^r(W[..., o])`. Differentiable. */
+export function expandC4Lifting(w: Tensor4D): Tensor4D {
+  const [kh, kw, cin, o] = w.shape;
+  return tf.tidy(() => {
+    const rots = [0, 1, 2, 3].map((r) => rot90Filter(w, r));
+    return tf.reshape(tf.stack(rots, 4), [kh, kw, cin, o * 4]) as Tensor4D;
+  });
+}
+
+/**
+ * Group bank: `[k, k, I·4, O]` (input channel `i·4 + s`) → `[k, k, I·4, O·4]` with
+ * `W̃[o·4+r; i·4+s] = rot90^r(W[o; i·4 + (s−r) mod 4])`. Differentiable.
+ */
+export function expandC4Group(w: Tensor4D): Tensor4D {
+  const [kh, kw, cin, o] = w.shape;
+  if (cin % 4 !== 0) throw new Error(`expandC4Group: ${cin} input channels are not C4 fields (multiple of 4)`);
+  const fields = cin / 4;
+  return tf.tidy(() => {
+    const w5 = tf.reshape(w, [kh, kw, fields, 4, o]);
+    const rots = [0, 1, 2, 3].map((r) => {
+      const rolled = tf.gather(w5, tf.tensor1d([0, 1, 2, 3].map((s) => (s - r + 4) % 4), 'int32'), 3);
+      return rot90Filter(tf.reshape(rolled, [kh, kw, cin, o]) as Tensor4D, r);
+    });
+    return tf.reshape(tf.stack(rots, 4), [kh, kw, cin, o * 4]) as Tensor4D;
+  });
+}
+
+/** Options of the C4 layers. */
+export interface C4ConvOptions {
+  /** Lifting: image channels. Group: input C4 fields (the input has 4× as many channels). */
+  inChannels: number;
+  /** Output C4 fields (the output has 4× as many channels). */
+  outFields: number;
+  kernelSize: number;
+  stride?: number;
+  /** Default 'same'. */
+  padding?: Padding;
+  /** One bias per output field, shared over orientations (default false). */
+  bias?: boolean;
+  /** Default 'he'. */
+  init?: InitKind;
+  seed?: number;
+  name?: string;
+}
+
+abstract class C4ConvBase implements GroupedLayer {
+  readonly inChannels: number;
+  readonly outLayout: GroupLayout;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: Padding;
+  /** Base weights: lifting `[k, k, Cin, O]`, group `[k, k, I·4, O]` float32. */
+  readonly kernel: Variable;
+  /** `[O]` float32 or null. */
+  readonly bias: Variable | null;
+  protected readonly cache: ExpandedFilterCache<Tensor4D>;
+
+  protected constructor(readonly kind: 'lifting' | 'group', opts: C4ConvOptions) {
+    checkPositiveInt(`C4 ${kind} inChannels`, opts.inChannels);
+    checkPositiveInt(`C4 ${kind} outFields`, opts.outFields);
+    checkPositiveInt(`C4 ${kind} kernelSize`, opts.kernelSize);
+    this.inChannels = kind === 'lifting' ? opts.inChannels : opts.inChannels * 4;
+    this.outLayout = applyGroupSpec(homogeneousSpec(4), opts.outFields * 4);
+    this.kernelSize = opts.kernelSize;
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 'same';
+    const k = opts.kernelSize;
+    const w = initTensor([k, k, this.inChannels, opts.outFields], k * k * this.inChannels, k * k * opts.outFields * 4,
+      opts.init ?? 'he', opts.seed);
+    this.kernel = ownedVariable(w, opts.name ? `${opts.name}/kernel` : undefined);
+    this.bias = opts.bias ? zeroVariable([opts.outFields], opts.name ? `${opts.name}/bias` : undefined) : null;
+    this.cache = new ExpandedFilterCache(() => this.trainableVariables, () => this.expand());
+  }
+
+  /** The expanded bank `[k, k, inChannels, O·4]` from the current base weights (differentiable, new tensor). */
+  abstract expand(): Tensor4D;
+
+  /** Expanded bank: fresh when training, cached (owned by the layer, do not dispose) at inference. */
+  expandedFilter(training = false): Tensor4D {
+    return this.cache.get(training);
+  }
+
+  /** `[B, H, W, inChannels]` float32 → `[B, H', W', O·4]` float32 (C4 fields, channel `o·4 + r`). */
+  apply(x: Tensor4D, training = false): Tensor4D {
+    checkInput(`C4 ${this.kind} conv`, x, this.inChannels);
+    return tf.tidy(() => {
+      const y = tf.conv2d(x, this.expandedFilter(training), this.stride, this.padding);
+      if (!this.bias) return y;
+      // each field's bias repeated over its 4 orientations
+      return tf.add(y, tf.reshape(tf.tile(tf.reshape(this.bias, [-1, 1]), [1, 4]), [-1]));
+    });
+  }
+
+  get trainableVariables(): Variable[] {
+    return this.bias ? [this.kernel, this.bias] : [this.kernel];
+  }
+
+  /** Drop the cached inference bank (it is rebuilt on the next inference call). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  dispose(): void {
+    this.cache.clear();
+    this.kernel.dispose();
+    this.bias?.dispose();
+  }
+}
+
+/** C4 lifting layer: image `[B, H, W, Cin]` → C4 fields `[B, H', W', O·4]`. */
+export class C4LiftingConv extends C4ConvBase {
+  constructor(opts: C4ConvOptions) {
+    super('lifting', opts);
+  }
+
+  expand(): Tensor4D {
+    return expandC4Lifting(this.kernel as unknown as Tensor4D);
+  }
+}
+
+/** C4 group layer: C4 fields `[B, H, W, I·4]` → C4 fields `[B, H', W', O·4]`. */
+export class C4GroupConv extends C4ConvBase {
+  constructor(opts: C4ConvOptions) {
+    super('group', opts);
+  }
+
+  expand(): Tensor4D {
+    return expandC4Group(this.kernel as unknown as Tensor4D);
+  }
+}
