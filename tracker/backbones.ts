@@ -6,15 +6,13 @@
 import { tf } from './tf.js';
 import type { Tensor, Tensor4D, Variable } from './tf.js';
 import { type BackboneSpec, type ConvLayerSpec, scaledWidth } from './backbone-spec.js';
+import { type BatchNormParams, applyBatchNorm, makeBatchNorm, ownVariable as own } from './batchnorm.js';
 
 /** Parameters of one conv layer (+ BatchNorm). Filter `[k, k, Cin/groups, Cout]`. */
 interface ConvParams {
   filter: Variable;
   bias?: Variable;
-  gamma?: Variable;
-  beta?: Variable;
-  movingMean?: Variable;
-  movingVar?: Variable;
+  bn?: BatchNormParams;
 }
 
 /** A named weight, as saved in model files. */
@@ -32,13 +30,6 @@ function seeded(seed: number): () => number {
     s ^= s << 5; s >>>= 0;
     return s;
   };
-}
-
-/** A variable that takes over `t`'s data (tf.variable keeps a reference; the initial tensor is released). */
-function own(t: Tensor, trainable = true): Variable {
-  const v = tf.variable(t, trainable);
-  t.dispose();
-  return v;
 }
 
 /** A backbone: the feature extractor shared by both SiamFC branches. */
@@ -82,12 +73,7 @@ export class Backbone {
       filter: own(tf.randomUniform([layer.kernel, layer.kernel, cin / layer.groups, cout], -limit, limit, 'float32', seed)),
     };
     if (layer.bias) p.bias = own(tf.zeros([cout]));
-    if (layer.bn) {
-      p.gamma = own(tf.ones([cout]));
-      p.beta = own(tf.zeros([cout]));
-      p.movingMean = own(tf.zeros([cout]), false);
-      p.movingVar = own(tf.ones([cout]), false);
-    }
+    if (layer.bn) p.bn = makeBatchNorm(cout);
     return p;
   }
 
@@ -141,21 +127,7 @@ export class Backbone {
       y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as Tensor4D, ws[g] as Tensor4D, layer.stride, 'valid')), 3);
     }
     if (p.bias) y = tf.add(y, p.bias);
-    if (p.gamma && p.beta && p.movingMean && p.movingVar) {
-      const eps = this.spec.bnEps;
-      if (training) {
-        const { mean, variance } = tf.moments(y, [0, 1, 2]);
-        y = tf.batchNorm(y, mean, variance, p.beta, p.gamma, eps) as Tensor4D;
-        // Moving averages are plain assignments: the gradient tape never records Variable.assign.
-        const n = y.shape[0] * y.shape[1] * y.shape[2];
-        const m = this.spec.bnMomentum;
-        const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
-        p.movingMean.assign(tf.add(tf.mul(p.movingMean, 1 - m), tf.mul(mean, m)));
-        p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - m), tf.mul(unbiased, m)));
-      } else {
-        y = tf.batchNorm(y, p.movingMean, p.movingVar, p.beta, p.gamma, eps) as Tensor4D;
-      }
-    }
+    if (p.bn) y = applyBatchNorm(y, p.bn, training, this.spec.bnEps, this.spec.bnMomentum);
     if (layer.act === 'relu') y = tf.relu(y);
     else if (layer.act === 'elu') y = tf.elu(y);
     return y;
@@ -167,7 +139,7 @@ export class Backbone {
     const out: Variable[] = [];
     for (const p of this.params) {
       if (!p) continue;
-      for (const v of [p.filter, p.bias, p.gamma, p.beta]) if (v) out.push(v);
+      for (const v of [p.filter, p.bias, p.bn?.gamma, p.bn?.beta]) if (v) out.push(v);
     }
     return out;
   }
@@ -179,9 +151,9 @@ export class Backbone {
     const out: NamedWeight[] = [];
     this.params.forEach((p, i) => {
       if (!p) return;
-      for (const [key, v] of Object.entries(p) as [keyof ConvParams, Variable | undefined][]) {
-        if (v) out.push({ name: `layer${i}/${key}`, tensor: v });
-      }
+      out.push({ name: `layer${i}/filter`, tensor: p.filter });
+      if (p.bias) out.push({ name: `layer${i}/bias`, tensor: p.bias });
+      if (p.bn) for (const [k, v] of Object.entries(p.bn)) out.push({ name: `layer${i}/${k}`, tensor: v });
     });
     return out;
   }
@@ -210,7 +182,9 @@ export class Backbone {
     this.disposed = true;
     for (const p of this.params) {
       if (!p) continue;
-      for (const v of Object.values(p)) (v as Variable | undefined)?.dispose();
+      p.filter.dispose();
+      p.bias?.dispose();
+      if (p.bn) for (const v of Object.values(p.bn)) v.dispose();
     }
   }
 

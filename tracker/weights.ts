@@ -10,6 +10,7 @@ import { BackboneSpec } from './backbone-spec.js';
 import { SiamFCConfig } from './siamfc/config.js';
 import { SiamFCNet, type FeatureExtractor } from './siamfc/network.js';
 import { Backbone } from './backbones.js';
+import { EquivariantBackbone } from './equivariant-backbone.js';
 
 /** Name of the weights file next to `model.json`. */
 export const WEIGHTS_FILE = 'weights.bin';
@@ -47,20 +48,9 @@ export class ModelFileError extends Error {
   }
 }
 
-/** Build the feature extractor a spec describes. Equivariant kinds are registered by tracker/ien when loaded. */
-export type BackboneFactory = (spec: BackboneSpec) => FeatureExtractor;
-const factories = new Map<string, BackboneFactory>([['none', (spec) => new Backbone(spec)]]);
-
-/** Register the builder of backbones whose `equivariance.kind` is `kind` (e.g. `ien`, `c4`, `c8`). */
-export function registerBackboneFactory(kind: string, f: BackboneFactory): void {
-  factories.set(kind, f);
-}
-
-/** Build a backbone from its spec with the registered factory for its equivariance kind. */
-export function createBackbone(spec: BackboneSpec): FeatureExtractor {
-  const f = factories.get(spec.equivariance.kind);
-  if (!f) throw new Error(`no backbone factory registered for equivariance kind "${spec.equivariance.kind}"`);
-  return f(spec);
+/** Build the feature extractor a spec describes: the plain backbone, or an IEN / C4 / C8 one. */
+export function createBackbone(spec: BackboneSpec, seed = 1): FeatureExtractor {
+  return spec.equivariance.kind === 'none' ? new Backbone(spec, seed) : new EquivariantBackbone(spec, seed);
 }
 
 /** Serialise a network: the manifest object for model.json and the weight bytes for weights.bin. */

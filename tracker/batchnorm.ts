@@ -1,0 +1,65 @@
+/**
+ * BatchNorm shared by every backbone: batch statistics and moving-average updates (PyTorch momentum convention) in
+ * training, moving averages at inference. With `fieldSize` N > 1 the statistics and affine parameters are shared by
+ * the N orientation channels of each field (channel `f·N + r`), as e2cnn's InnerBatchNorm does, so that a per-channel
+ * normalisation does not break the rotation equivariance of C4/C8 fields.
+ */
+import { tf } from './tf.js';
+import type { Tensor, Tensor1D, Tensor4D, Variable } from './tf.js';
+
+/** BatchNorm parameters of one layer: γ/β trainable, moving mean/variance not; each `[C / fieldSize]`. */
+export interface BatchNormParams {
+  gamma: Variable;
+  beta: Variable;
+  movingMean: Variable;
+  movingVar: Variable;
+}
+
+/** A variable that takes over `t`'s data (tf.variable keeps a reference; the initial tensor is released). */
+export function ownVariable(t: Tensor, trainable = true): Variable {
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
+}
+
+/** Fresh BatchNorm parameters for `n` features: γ = 1, β = 0, mean 0, variance 1. */
+export function makeBatchNorm(n: number): BatchNormParams {
+  return {
+    gamma: ownVariable(tf.ones([n])),
+    beta: ownVariable(tf.zeros([n])),
+    movingMean: ownVariable(tf.zeros([n]), false),
+    movingVar: ownVariable(tf.ones([n]), false),
+  };
+}
+
+/** Repeat each of F per-field values N times → `[F·N]` (channel `f·N + r`). */
+function perChannel(v: Tensor, n: number): Tensor1D {
+  return n === 1 ? (v as Tensor1D) : (tf.reshape(tf.tile(tf.reshape(v, [-1, 1]), [1, n]), [-1]) as Tensor1D);
+}
+
+/** Apply BatchNorm to `y` `[B, H, W, C]`; in training, also update the moving averages. Call inside a tidy. */
+export function applyBatchNorm(
+  y: Tensor4D,
+  p: BatchNormParams,
+  training: boolean,
+  eps: number,
+  momentum: number,
+  fieldSize = 1,
+): Tensor4D {
+  if (!training) {
+    return tf.batchNorm(y, perChannel(p.movingMean, fieldSize), perChannel(p.movingVar, fieldSize),
+      perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
+  }
+  const [B, H, W, C] = y.shape;
+  const grouped = fieldSize === 1 ? y : tf.reshape(y, [B, H, W, C / fieldSize, fieldSize]);
+  const axes = fieldSize === 1 ? [0, 1, 2] : [0, 1, 2, 4];
+  const { mean, variance } = tf.moments(grouped, axes);
+  const out = tf.batchNorm(y, perChannel(mean, fieldSize), perChannel(variance, fieldSize),
+    perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
+  // Moving averages are plain assignments: the gradient tape never records Variable.assign.
+  const n = B * H * W * fieldSize;
+  const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
+  p.movingMean.assign(tf.add(tf.mul(p.movingMean, 1 - momentum), tf.mul(mean, momentum)));
+  p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - momentum), tf.mul(unbiased, momentum)));
+  return out;
+}
