@@ -31,9 +31,21 @@ interface ConvStage {
 export function equivariantWidth(spec: BackboneSpec, layer: ConvLayerSpec): number {
   const { kind, groups } = spec.equivariance;
   if (kind === 'c4' || kind === 'c8') return scaledWidth({ ...layer, fixedWidth: false }, spec.widthMultiplier, kind === 'c4' ? 4 : 8);
-  // ien: the homogeneous width of the largest Λ, then the heterogeneous width with the same pooled channels
+  // ien: the homogeneous width of the largest Λ, then the heterogeneous width with the same pooled channels. A scaled
+  // width may have no heterogeneous counterpart (R4-2-1 needs 16 | width): take the nearest one that has.
   const lam = maxGroupSize(groups);
-  return hetWidth(groups, scaledWidth({ ...layer, fixedWidth: false }, spec.widthMultiplier, lam));
+  const base = scaledWidth({ ...layer, fixedWidth: false }, spec.widthMultiplier, lam);
+  for (let d = 0; d <= 64; d++) {
+    for (const w of d === 0 ? [base] : [base + d * lam, base - d * lam]) {
+      if (w < lam) continue;
+      try {
+        return hetWidth(groups, w);
+      } catch {
+        // no exact heterogeneous width for this homogeneous width: try the next candidate
+      }
+    }
+  }
+  return hetWidth(groups, base); // throws, naming the spec and width
 }
 
 /** A SiamFC backbone whose conv outputs are feature groups (IEN) or rotation fields (C4/C8). */
