@@ -1,0 +1,37 @@
+/**
+ * Evaluation datasets described by a small serialisable reference (so worker threads can reopen them): an OTB-layout
+ * root, a GOT-10k split, either optionally rotated on the fly into Rot-OTB with a rate Δ (°/frame).
+ */
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import type { SequenceDataset } from '../data/dataset.js';
+import { OtbDataset } from '../data/otb.js';
+import { Got10kDataset } from '../data/got10k.js';
+import { RotatedDataset } from '../data/rotate.js';
+
+/** A dataset to evaluate on. `delta` (°/frame) turns it into Rot-OTB on the fly (0 keeps the frames but names it so). */
+export const DatasetRef = z
+  .object({
+    layout: z.enum(['otb', 'got10k']),
+    root: z.string().min(1),
+    split: z.enum(['train', 'val', 'test']).default('val'),
+    delta: z.number().min(0).max(45).optional(),
+    /** Restrict to these sequence names (in this order). */
+    sequences: z.array(z.string()).optional(),
+  })
+  .strict();
+export type DatasetRef = z.infer<typeof DatasetRef>;
+
+/** Open the dataset a reference describes; a missing root or an empty dataset is an error naming the path. */
+export function openDataset(ref: DatasetRef): SequenceDataset {
+  if (!existsSync(ref.root)) throw new Error(`dataset root ${ref.root} does not exist`);
+  const base: SequenceDataset = ref.layout === 'otb' ? new OtbDataset(ref.root) : new Got10kDataset(ref.root, ref.split);
+  const ds = ref.delta === undefined ? base : new RotatedDataset(base, { delta: ref.delta });
+  const names = ds.names();
+  if (names.length === 0) throw new Error(`dataset root ${ref.root} holds no sequences (${ref.layout} layout)`);
+  if (!ref.sequences) return ds;
+  const missing = ref.sequences.filter((s) => !names.includes(s));
+  if (missing.length) throw new Error(`${ref.root}: no sequence named ${missing.join(', ')} (has ${names.join(', ')})`);
+  const keep = ref.sequences;
+  return { name: ds.name, names: () => [...keep], sequence: (n) => ds.sequence(n) };
+}

@@ -1,0 +1,57 @@
+/**
+ * Worker thread of the OPE runner: opens the dataset once, loads each tracker once (cached), and runs the sequences
+ * the main thread sends, one at a time. Messages: in `{type: 'run', tracker, seq}` / `{type: 'stop'}`; out
+ * `{type: 'ready', backend}`, `{type: 'progress', frames}`, `{type: 'done', tracker, seq, frames, seconds}`,
+ * `{type: 'failed', tracker, seq, error}`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend } from '../tracker/node/backend.js';
+import { loadTracker, type LoadedTracker } from '../tracker/node/load-tracker.js';
+import { openDataset, type DatasetRef } from './datasets.js';
+import { ResultStore } from './results.js';
+import { runSequence } from './run-sequence.js';
+
+interface Init {
+  dataset: DatasetRef;
+  resultsRoot: string;
+  backend: string;
+  modelsDir?: string;
+}
+
+const port = parentPort;
+if (!port) throw new Error('eval/ope-worker.ts must run as a worker thread');
+const init = workerData as Init;
+const backend = await initBackend({ backend: init.backend as never, log: () => {} });
+const dataset = openDataset(init.dataset);
+const trackers = new Map<string, LoadedTracker>();
+let stopping = false;
+
+port.on('message', async (msg: { type: 'run'; tracker: string; seq: string } | { type: 'stop' }) => {
+  if (msg.type === 'stop') {
+    stopping = true;
+    for (const t of trackers.values()) t.dispose();
+    port.close();
+    return;
+  }
+  try {
+    let loaded = trackers.get(msg.tracker);
+    if (!loaded) {
+      loaded = await loadTracker(msg.tracker, init.modelsDir);
+      trackers.set(msg.tracker, loaded);
+    }
+    const seq = await dataset.sequence(msg.seq);
+    const store = new ResultStore(init.resultsRoot, dataset.name, loaded.name);
+    let last = 0;
+    const r = await runSequence(loaded, seq, store, (p) => {
+      if (p.frame - last >= 10) {
+        port.postMessage({ type: 'progress', frames: p.frame - last });
+        last = p.frame;
+      }
+    }, () => stopping);
+    port.postMessage({ type: 'progress', frames: r.frames - last });
+    port.postMessage({ type: 'done', tracker: msg.tracker, seq: msg.seq, frames: r.frames, seconds: r.seconds });
+  } catch (e) {
+    port.postMessage({ type: 'failed', tracker: msg.tracker, seq: msg.seq, error: (e as Error).message });
+  }
+});
+port.postMessage({ type: 'ready', backend });
