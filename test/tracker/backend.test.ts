@@ -3,14 +3,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
 import { describeBackend, registerWasmTrainingKernels, setBackend } from '../../tracker/backend.js';
+import { registerNativeBackend } from '../../tracker/node/native-backend.js';
 import {
   availableBackends, backendFromArgv, initBackend, loadTfjsNode, tfjsCoreCopies, type InitBackendOptions,
 } from '../../tracker/node/backend.js';
 
 // These tests describe a machine without tfjs-node (an optional dependency whose install downloads libtensorflow,
-// which fails offline) and without the native-cpu add-on registered: the project's machines and CI today.
+// which fails offline): the project's machines and CI today. The optional native-cpu add-on may or may not be built
+// (CI builds it); 'auto' picks it when it is, wasm otherwise.
 const tfjsNodeInstalled = (await loadTfjsNode()).ok;
 const skipIfTfjsNode = { skip: tfjsNodeInstalled ? 'tfjs-node is installed here' : false };
+const native = registerNativeBackend();
+const AUTO = native.ok ? 'native-cpu' : 'wasm';
+const AVAILABLE = native.ok ? ['native-cpu', 'wasm', 'cpu'] : ['wasm', 'cpu'];
 
 /** initBackend with no flag and no env var unless given, collecting its log lines. */
 async function init(opts: Omit<InitBackendOptions, 'log'> = {}) {
@@ -30,15 +35,17 @@ test('backendFromArgv reads --backend <name> and --backend=<name>, the last one 
   assert.throws(() => backendFromArgv(['--backend', '--epochs', '3']), /--backend needs a value/);
 });
 
-test("'auto' picks wasm on this machine (tfjs-node not installed, no native-cpu) and logs the reason once", skipIfTfjsNode, async () => {
+test("'auto' picks native-cpu when the add-on is built, else wasm, and logs the reason once", skipIfTfjsNode, async () => {
   const first = await init();
-  assert.equal(first.name, 'wasm');
-  assert.equal(tf.getBackend(), 'wasm');
+  assert.equal(first.name, AUTO);
+  assert.equal(tf.getBackend(), AUTO);
   assert.equal(first.lines.length, 1);
-  assert.match(first.lines[0], /^\[backend\] wasm \((no )?SIMD, 1 thread\) — tfjs-node not installed: .*tfjs-node.*; native-cpu not registered$/);
+  assert.match(first.lines[0], native.ok
+    ? /^\[backend\] native-cpu .* — tfjs-node not installed: .*tfjs-node/
+    : /^\[backend\] wasm \((no )?SIMD, 1 thread\) — tfjs-node not installed: .*tfjs-node.*; native-cpu unavailable: /);
   // Every entry point may call initBackend: the same choice is not logged again.
   const again = await init();
-  assert.equal(again.name, 'wasm');
+  assert.equal(again.name, AUTO);
   assert.deepEqual(again.lines, []);
 });
 
@@ -47,7 +54,7 @@ test('the tfjs-node import fails cleanly with a reason, and only once', skipIfTf
   assert.equal(r.ok, false);
   if (!r.ok) assert.match(r.reason, /^tfjs-node not installed: Cannot find (package|module) '@tensorflow\/tfjs-node'/);
   assert.equal(await loadTfjsNode(), r, 'memoised');
-  assert.deepEqual(await availableBackends(), ['wasm', 'cpu']);
+  assert.deepEqual(await availableBackends(), AVAILABLE);
 });
 
 test('ROT_TRACK_BACKEND overrides the program choice, --backend overrides both', skipIfTfjsNode, async () => {
@@ -60,7 +67,7 @@ test('ROT_TRACK_BACKEND overrides the program choice, --backend overrides both',
   assert.equal(tf.getBackend(), 'wasm');
   assert.match(r.lines[0], /requested by --backend$/);
   r = await init({ backend: 'cpu', argv: ['--backend=auto'] });
-  assert.equal(r.name, 'wasm', "--backend=auto overrides the program's cpu");
+  assert.equal(r.name, AUTO, "--backend=auto overrides the program's cpu");
   r = await init({ backend: 'cpu', env: { ROT_TRACK_BACKEND: '' } });
   assert.equal(r.name, 'cpu', 'an empty variable is unset');
   assert.match(r.lines[0], /requested by initBackend option$/);
@@ -69,7 +76,7 @@ test('ROT_TRACK_BACKEND overrides the program choice, --backend overrides both',
 test('an unknown backend is an error listing the known and the available ones', skipIfTfjsNode, async () => {
   await assert.rejects(init({ env: { ROT_TRACK_BACKEND: 'gpu' } }), (err: Error) => {
     assert.equal(err.message, "Unknown backend 'gpu' (from ROT_TRACK_BACKEND). Known: auto, tensorflow, native-cpu, wasm, cpu, webgl; " +
-      'available here: wasm, cpu.');
+      `available here: ${AVAILABLE.join(', ')}.`);
     return true;
   });
   await assert.rejects(init({ argv: ['--backend=WASM'] }), /Unknown backend 'WASM' \(from --backend\)/);
@@ -77,13 +84,18 @@ test('an unknown backend is an error listing the known and the available ones', 
 
 test('an unavailable explicit backend is an error with the reason and the available ones', skipIfTfjsNode, async () => {
   await assert.rejects(init({ argv: ['--backend', 'tensorflow'] }),
-    /^Error: Backend 'tensorflow' \(from --backend\) is not available: tfjs-node not installed: .*Available here: wasm, cpu\.$/);
-  await assert.rejects(init({ backend: 'native-cpu' }),
-    /^Error: Backend 'native-cpu' \(from initBackend option\) is not available: native-cpu not registered\. Available here: wasm, cpu\.$/);
+    new RegExp(`^Error: Backend 'tensorflow' \\(from --backend\\) is not available: tfjs-node not installed: .*Available here: ${AVAILABLE.join(', ')}\\.$`));
+  if (native.ok) assert.equal((await init({ backend: 'native-cpu' })).name, 'native-cpu');
+  else {
+    await assert.rejects(init({ backend: 'native-cpu' }),
+      /^Error: Backend 'native-cpu' \(from initBackend option\) is not available: native-cpu unavailable: .*Available here: wasm, cpu\.$/);
+  }
   await assert.rejects(init({ env: { ROT_TRACK_BACKEND: 'webgl' } }), /webgl needs a browser/);
 });
 
-test("'auto' prefers native-cpu over wasm once a backend of that name is registered", skipIfTfjsNode, async () => {
+test("'auto' prefers native-cpu over wasm once a backend of that name is registered", {
+  skip: tfjsNodeInstalled ? 'tfjs-node is installed here' : native.ok ? 'the real native-cpu add-on is built: covered above' : false,
+}, async () => {
   const cpuBackend = tf.findBackend('cpu');
   assert.ok(cpuBackend);
   // Stand-in for the project's native backend: a second cpu backend instance under the name 'native-cpu'.

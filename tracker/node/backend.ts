@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { tf } from '../tf.js';
+import { registerNativeBackend } from './native-backend.js';
 import {
   BACKEND_NAMES, describeBackend, isBackendName, noteBackendOrigin, registerWasmTrainingKernels, setBackend,
   type BackendName,
@@ -152,8 +153,14 @@ async function precheck(name: BackendName): Promise<string | null> {
       const r = await loadTfjsNode();
       return r.ok ? null : r.reason;
     }
-    case 'native-cpu':
-      return tf.findBackendFactory('native-cpu') == null ? 'native-cpu not registered' : null;
+    case 'native-cpu': {
+      // our optional BLAS add-on (tracker/native): registered on first need, with the reason when it is absent
+      if (tf.findBackendFactory('native-cpu') != null) return null;
+      const native = registerNativeBackend();
+      if (!native.ok) return `native-cpu unavailable: ${native.reason}`;
+      noteBackendOrigin('native-cpu', `rot-track-native (${native.blas}, ${native.threads} threads)`);
+      return null;
+    }
     case 'webgl':
       return webglPossible() && tf.findBackendFactory('webgl') != null ? null : 'webgl needs a browser (no WebGL in Node)';
     default:

@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "rot_track_native",
+      "sources": ["src/kernels.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "conditions": [
+        ["OS=='mac'", {
+          "defines": ["ROT_TRACK_ACCELERATE"],
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] }
+        }, {
+          "libraries": ["-lopenblas"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,1029 @@
+// rot-track-native: BLAS-backed CPU kernels for TensorFlow.js tensors (NHWC, float32).
+//
+// Every entry point works in place on JS Float32Arrays (the cpu backend's tensor storage): inputs are read and the
+// output array, allocated on the JS side, is written. No copies cross the N-API boundary. Shapes and conv geometry
+// come in an Int32Array `p`; every array length is checked against what the geometry needs before any access.
+//
+// Convolutions are im2col + one sgemm per chunk of images (a chunk bounded by kScratchFloats of im2col scratch);
+// 1x1 / stride 1 / no padding convs skip im2col. The input gradient is sgemm into the column matrix followed by a
+// gather (col2im written as a per-input-pixel sum, so threads never write the same element). The filter gradient
+// accumulates col^T · dy over chunks (beta = 1 after the first). Pooling loops are plain C++, threaded over rows.
+#include <node_api.h>
+#ifdef ROT_TRACK_ACCELERATE
+#include <Accelerate/Accelerate.h>
+// Accelerate sizes its own thread pool; these keep the OpenBLAS calls below portable.
+static void openblas_set_num_threads(int) {}
+static const char* openblas_get_config() { return "Accelerate"; }
+#else
+#include <cblas.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int g_threads = 1;
+// Upper bound of im2col scratch per chunk (floats): 16 Mi floats = 64 MiB by default; setScratchLimit() changes it
+// (tests shrink it to exercise the multi-chunk paths on small shapes).
+int64_t kScratchFloats = int64_t(16) << 20;
+std::vector<float> g_scratch;
+
+float* scratch(int64_t n) {
+  if (int64_t(g_scratch.size()) < n) {
+    g_scratch.clear();
+    g_scratch.shrink_to_fit();
+    g_scratch.resize(size_t(n));
+  }
+  return g_scratch.data();
+}
+
+// Runs fn(begin, end) over [0, n) split across g_threads threads (the caller runs the first chunk). `minPerThread`
+// keeps tiny loops on one thread, where spawning would cost more than it saves.
+template <typename F>
+void parallel_for(int64_t n, int64_t minPerThread, F fn) {
+  int64_t t = std::min<int64_t>(g_threads, std::max<int64_t>(1, n / std::max<int64_t>(1, minPerThread)));
+  if (t <= 1 || n <= 1) {
+    fn(int64_t(0), n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(size_t(t - 1));
+  int64_t chunk = (n + t - 1) / t;
+  for (int64_t i = 1; i < t; i++) {
+    int64_t b = i * chunk, e = std::min(n, b + chunk);
+    if (b >= e) break;
+    pool.emplace_back([=]() { fn(b, e); });
+  }
+  fn(0, std::min(n, chunk));
+  for (auto& th : pool) th.join();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// N-API helpers
+
+struct ArgError {
+  std::string msg;
+};
+
+napi_value throw_error(napi_env env, const std::string& msg) {
+  napi_throw_error(env, "ERR_ROT_TRACK_NATIVE", msg.c_str());
+  return nullptr;
+}
+
+void check(napi_env env, napi_status s, const char* what) {
+  if (s != napi_ok) throw ArgError{std::string("N-API call failed: ") + what};
+}
+
+std::vector<napi_value> get_args(napi_env env, napi_callback_info info, size_t expected) {
+  size_t argc = expected;
+  std::vector<napi_value> argv(expected);
+  check(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr), "get_cb_info");
+  if (argc < expected) throw ArgError{"expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc)};
+  return argv;
+}
+
+bool is_null_or_undefined(napi_env env, napi_value v) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t), "typeof");
+  return t == napi_null || t == napi_undefined;
+}
+
+// A typed array argument of the given type with at least `need` elements.
+template <typename T>
+T* typed(napi_env env, napi_value v, napi_typedarray_type want, int64_t need, const char* name) {
+  bool is;
+  check(env, napi_is_typedarray(env, v, &is), "is_typedarray");
+  if (!is) throw ArgError{std::string(name) + ": expected a typed array"};
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t offset;
+  check(env, napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset), "get_typedarray_info");
+  if (type != want) throw ArgError{std::string(name) + ": wrong typed array type"};
+  if (need < 0 || int64_t(length) < need) {
+    throw ArgError{std::string(name) + ": has " + std::to_string(length) + " elements, needs " + std::to_string(need)};
+  }
+  return static_cast<T*>(data);
+}
+
+float* f32(napi_env env, napi_value v, int64_t need, const char* name) {
+  return typed<float>(env, v, napi_float32_array, need, name);
+}
+
+std::vector<int64_t> ints(napi_env env, napi_value v, size_t count, const char* name) {
+  int32_t* p = typed<int32_t>(env, v, napi_int32_array, int64_t(count), name);
+  std::vector<int64_t> out(count);
+  for (size_t i = 0; i < count; i++) out[i] = p[i];
+  return out;
+}
+
+double number(napi_env env, napi_value v) {
+  double d;
+  check(env, napi_get_value_double(env, v, &d), "get_value_double");
+  return d;
+}
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+#define NATIVE_FN(name)                                                   \
+  napi_value name##_impl(napi_env env, napi_callback_info info);           \
+  napi_value name(napi_env env, napi_callback_info info) {                 \
+    try {                                                                  \
+      return name##_impl(env, info);                                       \
+    } catch (const ArgError& e) {                                          \
+      return throw_error(env, std::string(#name ": ") + e.msg);            \
+    } catch (const std::exception& e) {                                    \
+      return throw_error(env, std::string(#name ": ") + e.what());         \
+    }                                                                      \
+  }                                                                        \
+  napi_value name##_impl(napi_env env, napi_callback_info info)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conv geometry: p = [B, inH, inW, C, outH, outW, OC, KH, KW, sh, sw, dh, dw, padTop, padLeft]
+
+struct Conv {
+  int64_t B, H, W, C, OH, OW, OC, KH, KW, sh, sw, dh, dw, pt, pl;
+  int64_t K() const { return KH * KW * C; }
+  int64_t xSize() const { return B * H * W * C; }
+  int64_t ySize() const { return B * OH * OW * OC; }
+  int64_t wSize() const { return K() * OC; }
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && OH == H && OW == W; }
+  int64_t imagesPerChunk() const {
+    int64_t per = std::max<int64_t>(1, OH * OW * K());
+    return std::max<int64_t>(1, std::min<int64_t>(B, kScratchFloats / per));
+  }
+};
+
+Conv conv_from(napi_env env, napi_value v) {
+  auto p = ints(env, v, 15, "params");
+  Conv c{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
+  for (int i = 0; i < 13; i++) {
+    if (p[i] <= 0) throw ArgError{"conv params must be positive (index " + std::to_string(i) + ")"};
+  }
+  return c;
+}
+
+// Rows [r0, r1) of the im2col matrix of images starting at `x` (row = (b, oh, ow) relative to the chunk).
+void im2col_rows(const Conv& c, const float* x, float* col, int64_t r0, int64_t r1) {
+  const int64_t K = c.K(), rowLen = c.KW * c.C;
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / (c.OH * c.OW), rem = r % (c.OH * c.OW), oh = rem / c.OW, ow = rem % c.OW;
+    float* dst = col + r * K;
+    const float* img = x + b * c.H * c.W * c.C;
+    for (int64_t kh = 0; kh < c.KH; kh++) {
+      const int64_t ih = oh * c.sh - c.pt + kh * c.dh;
+      float* d = dst + kh * rowLen;
+      if (ih < 0 || ih >= c.H) {
+        std::memset(d, 0, sizeof(float) * size_t(rowLen));
+        continue;
+      }
+      const float* srcRow = img + ih * c.W * c.C;
+      const int64_t iw0 = ow * c.sw - c.pl;
+      if (c.dw == 1 && iw0 >= 0 && iw0 + c.KW <= c.W) {
+        std::memcpy(d, srcRow + iw0 * c.C, sizeof(float) * size_t(rowLen));
+        continue;
+      }
+      for (int64_t kw = 0; kw < c.KW; kw++) {
+        const int64_t iw = iw0 + kw * c.dw;
+        if (iw < 0 || iw >= c.W) std::memset(d + kw * c.C, 0, sizeof(float) * size_t(c.C));
+        else std::memcpy(d + kw * c.C, srcRow + iw * c.C, sizeof(float) * size_t(c.C));
+      }
+    }
+  }
+}
+
+void im2col(const Conv& c, const float* x, float* col, int64_t rows) {
+  parallel_for(rows, 256, [&](int64_t a, int64_t b) { im2col_rows(c, x, col, a, b); });
+}
+
+// dx rows (b, ih) in [r0, r1) of the chunk: each input pixel sums the column entries that read it.
+void col2im_rows(const Conv& c, const float* col, float* dx, int64_t r0, int64_t r1) {
+  const int64_t K = c.K();
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / c.H, ih = r % c.H;
+    float* out = dx + (b * c.H + ih) * c.W * c.C;
+    std::memset(out, 0, sizeof(float) * size_t(c.W * c.C));
+    for (int64_t kh = 0; kh < c.KH; kh++) {
+      const int64_t t = ih + c.pt - kh * c.dh;
+      if (t < 0 || t % c.sh != 0) continue;
+      const int64_t oh = t / c.sh;
+      if (oh >= c.OH) continue;
+      for (int64_t iw = 0; iw < c.W; iw++) {
+        float* o = out + iw * c.C;
+        for (int64_t kw = 0; kw < c.KW; kw++) {
+          const int64_t u = iw + c.pl - kw * c.dw;
+          if (u < 0 || u % c.sw != 0) continue;
+          const int64_t ow = u / c.sw;
+          if (ow >= c.OW) continue;
+          const float* src = col + ((b * c.OH + oh) * c.OW + ow) * K + (kh * c.KW + kw) * c.C;
+          for (int64_t ch = 0; ch < c.C; ch++) o[ch] += src[ch];
+        }
+      }
+    }
+  }
+}
+
+// Activation codes shared with native-backend.ts.
+enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
+
+void bias_act(float* y, int64_t rows, int64_t n, const float* bias, int act, float alpha) {
+  if (bias == nullptr && act == kLinear) return;
+  parallel_for(rows, 1024, [&](int64_t a, int64_t b) {
+    for (int64_t r = a; r < b; r++) {
+      float* row = y + r * n;
+      if (bias) for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+      switch (act) {
+        case kRelu:
+          for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.f ? 0.f : row[j];
+          break;
+        case kRelu6:
+          for (int64_t j = 0; j < n; j++) row[j] = std::min(6.f, std::max(0.f, row[j]));
+          break;
+        case kLeakyRelu:
+          for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.f ? alpha * row[j] : row[j];
+          break;
+        default:
+          break;
+      }
+    }
+  });
+}
+
+// conv2d(x, w, y, params, bias|null, act, alpha)
+NATIVE_FN(Conv2D) {
+  auto a = get_args(env, info, 7);
+  Conv c = conv_from(env, a[3]);
+  const float* x = f32(env, a[0], c.xSize(), "x");
+  const float* w = f32(env, a[1], c.wSize(), "filter");
+  float* y = f32(env, a[2], c.ySize(), "y");
+  const float* bias = is_null_or_undefined(env, a[4]) ? nullptr : f32(env, a[4], c.OC, "bias");
+  int act = int(number(env, a[5]));
+  float alpha = float(number(env, a[6]));
+  const int64_t K = c.K(), M1 = c.OH * c.OW;
+  if (c.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(c.B * M1), int(c.OC), int(K), 1.f, x, int(K), w,
+                int(c.OC), 0.f, y, int(c.OC));
+  } else {
+    const int64_t per = c.imagesPerChunk();
+    float* col = scratch(per * M1 * K);
+    for (int64_t b0 = 0; b0 < c.B; b0 += per) {
+      const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
+      im2col(c, x + b0 * c.H * c.W * c.C, col, M);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(c.OC), int(K), 1.f, col, int(K), w,
+                  int(c.OC), 0.f, y + b0 * M1 * c.OC, int(c.OC));
+    }
+  }
+  bias_act(y, c.B * M1, c.OC, bias, act, alpha);
+  return undefined(env);
+}
+
+// conv2dBackpropInput(dy, w, dx, params)
+NATIVE_FN(Conv2DBackpropInput) {
+  auto a = get_args(env, info, 4);
+  Conv c = conv_from(env, a[3]);
+  const float* dy = f32(env, a[0], c.ySize(), "dy");
+  const float* w = f32(env, a[1], c.wSize(), "filter");
+  float* dx = f32(env, a[2], c.xSize(), "dx");
+  const int64_t K = c.K(), M1 = c.OH * c.OW;
+  if (c.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(c.B * M1), int(c.C), int(c.OC), 1.f, dy, int(c.OC), w,
+                int(c.OC), 0.f, dx, int(c.C));
+    return undefined(env);
+  }
+  const int64_t per = c.imagesPerChunk();
+  float* col = scratch(per * M1 * K);
+  for (int64_t b0 = 0; b0 < c.B; b0 += per) {
+    const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(K), int(c.OC), 1.f, dy + b0 * M1 * c.OC,
+                int(c.OC), w, int(c.OC), 0.f, col, int(K));
+    float* dxc = dx + b0 * c.H * c.W * c.C;
+    parallel_for(nb * c.H, 4, [&](int64_t r0, int64_t r1) { col2im_rows(c, col, dxc, r0, r1); });
+  }
+  return undefined(env);
+}
+
+// conv2dBackpropFilter(x, dy, dw, params)
+NATIVE_FN(Conv2DBackpropFilter) {
+  auto a = get_args(env, info, 4);
+  Conv c = conv_from(env, a[3]);
+  const float* x = f32(env, a[0], c.xSize(), "x");
+  const float* dy = f32(env, a[1], c.ySize(), "dy");
+  float* dw = f32(env, a[2], c.wSize(), "dw");
+  const int64_t K = c.K(), M1 = c.OH * c.OW;
+  if (c.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(c.B * M1), 1.f, x, int(K), dy,
+                int(c.OC), 0.f, dw, int(c.OC));
+    return undefined(env);
+  }
+  const int64_t per = c.imagesPerChunk();
+  float* col = scratch(per * M1 * K);
+  for (int64_t b0 = 0; b0 < c.B; b0 += per) {
+    const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
+    im2col(c, x + b0 * c.H * c.W * c.C, col, M);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(M), 1.f, col, int(K),
+                dy + b0 * M1 * c.OC, int(c.OC), b0 == 0 ? 0.f : 1.f, dw, int(c.OC));
+  }
+  return undefined(env);
+}
+
+// batchMatMul(a, b, c, params = [batch, batchA, batchB, M, N, K, transA, transB], bias|null, act, alpha)
+// a: [batchA, M, K] (or [batchA, K, M] when transA), b: [batchB, K, N] (or [batchB, N, K]), c: [batch, M, N].
+// Batch index bi uses a[bi % batchA], b[bi % batchB], as tfjs's cpu kernel does. bias has N elements.
+NATIVE_FN(BatchMatMul) {
+  auto a = get_args(env, info, 7);
+  auto p = ints(env, a[3], 8, "params");
+  const int64_t batch = p[0], bA = p[1], bB = p[2], M = p[3], N = p[4], K = p[5];
+  const bool tA = p[6] != 0, tB = p[7] != 0;
+  if (batch <= 0 || bA <= 0 || bB <= 0 || M < 0 || N < 0 || K < 0) throw ArgError{"bad matmul params"};
+  const float* A = f32(env, a[0], bA * M * K, "a");
+  const float* Bm = f32(env, a[1], bB * K * N, "b");
+  float* C = f32(env, a[2], batch * M * N, "c");
+  const float* bias = is_null_or_undefined(env, a[4]) ? nullptr : f32(env, a[4], N, "bias");
+  int act = int(number(env, a[5]));
+  float alpha = float(number(env, a[6]));
+  if (M == 0 || N == 0) return undefined(env);
+  if (K == 0) {
+    std::fill(C, C + batch * M * N, 0.f);
+  } else {
+    for (int64_t bi = 0; bi < batch; bi++) {
+      cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, int(M), int(N),
+                  int(K), 1.f, A + (bi % bA) * M * K, int(tA ? M : K), Bm + (bi % bB) * K * N, int(tB ? K : N), 0.f,
+                  C + bi * M * N, int(N));
+    }
+  }
+  bias_act(C, batch * M, N, bias, act, alpha);
+  return undefined(env);
+}
+
+// sgemm(a, b, c, M, N, K): c = a·b, row-major, no transposes (the BLAS ceiling for benchmarks).
+NATIVE_FN(Sgemm) {
+  auto a = get_args(env, info, 6);
+  const int64_t M = int64_t(number(env, a[3])), N = int64_t(number(env, a[4])), K = int64_t(number(env, a[5]));
+  if (M <= 0 || N <= 0 || K <= 0) throw ArgError{"bad sgemm sizes"};
+  const float* A = f32(env, a[0], M * K, "a");
+  const float* B = f32(env, a[1], K * N, "b");
+  float* C = f32(env, a[2], M * N, "c");
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.f, A, int(K), B, int(N), 0.f, C,
+              int(N));
+  return undefined(env);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pooling, tfjs cpu semantics. p = [B, H, W, C, OH, OW, fH, fW, sh, sw, dh, dw, padTop, padLeft]
+// (fH/fW are the effective filter sizes, (f − 1)·d + 1, as tfjs's loops use.)
+
+struct Pool {
+  int64_t B, H, W, C, OH, OW, fH, fW, sh, sw, dh, dw, pt, pl;
+  int64_t xSize() const { return B * H * W * C; }
+  int64_t ySize() const { return B * OH * OW * C; }
+};
+
+Pool pool_from(napi_env env, napi_value v) {
+  auto p = ints(env, v, 14, "params");
+  Pool q{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13]};
+  for (int i = 0; i < 12; i++) {
+    if (p[i] <= 0) throw ArgError{"pool params must be positive (index " + std::to_string(i) + ")"};
+  }
+  return q;
+}
+
+// Window start (first in-range tap, stepping by the dilation as tfjs's maxPoolPositions does) and end.
+inline void window(int64_t corner, int64_t f, int64_t d, int64_t n, int64_t& lo, int64_t& hi) {
+  lo = corner;
+  while (lo < 0) lo += d;
+  hi = std::min(n, f + corner);
+}
+
+// maxPool(x, y, params) / avgPool(x, y, params)
+template <bool kMax>
+void pool_forward(const Pool& q, const float* x, float* y) {
+  parallel_for(q.B * q.OH, 8, [&](int64_t r0, int64_t r1) {
+    std::vector<float> acc(size_t(q.C));
+    std::vector<int64_t> cnt(size_t(q.C));
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t b = r / q.OH, oh = r % q.OH;
+      const int64_t rc = oh * q.sh - q.pt;
+      // tfjs's pool() starts at max(0, corner) without the dilation step (strides or dilations are 1 there).
+      const int64_t rlo = std::max<int64_t>(0, rc), rhi = std::min(q.H, q.fH + rc);
+      for (int64_t ow = 0; ow < q.OW; ow++) {
+        const int64_t cc = ow * q.sw - q.pl;
+        const int64_t clo = std::max<int64_t>(0, cc), chi = std::min(q.W, q.fW + cc);
+        std::fill(acc.begin(), acc.end(), kMax ? -std::numeric_limits<float>::infinity() : 0.f);
+        int64_t count = 0;
+        for (int64_t ih = rlo; ih < rhi; ih += q.dh) {
+          for (int64_t iw = clo; iw < chi; iw += q.dw) {
+            const float* px = x + ((b * q.H + ih) * q.W + iw) * q.C;
+            if (kMax) {
+              for (int64_t ch = 0; ch < q.C; ch++) acc[ch] = px[ch] > acc[ch] ? px[ch] : acc[ch];
+            } else {
+              for (int64_t ch = 0; ch < q.C; ch++) acc[ch] += px[ch];
+            }
+            count++;
+          }
+        }
+        float* out = y + ((b * q.OH + oh) * q.OW + ow) * q.C;
+        if (kMax) {
+          std::copy(acc.begin(), acc.end(), out);
+        } else {
+          for (int64_t ch = 0; ch < q.C; ch++) out[ch] = acc[ch] / float(count);
+        }
+      }
+    }
+  });
+}
+
+NATIVE_FN(MaxPool) {
+  auto a = get_args(env, info, 3);
+  Pool q = pool_from(env, a[2]);
+  pool_forward<true>(q, f32(env, a[0], q.xSize(), "x"), f32(env, a[1], q.ySize(), "y"));
+  return undefined(env);
+}
+
+NATIVE_FN(AvgPool) {
+  auto a = get_args(env, info, 3);
+  Pool q = pool_from(env, a[2]);
+  pool_forward<false>(q, f32(env, a[0], q.xSize(), "x"), f32(env, a[1], q.ySize(), "y"));
+  return undefined(env);
+}
+
+// maxPoolGrad(dy, x, dx, params): dy goes to the first strict maximum of each window (tfjs's maxPoolPositions).
+// Threads own whole images, so the scatter never races.
+NATIVE_FN(MaxPoolGrad) {
+  auto a = get_args(env, info, 4);
+  Pool q = pool_from(env, a[3]);
+  const float* dy = f32(env, a[0], q.ySize(), "dy");
+  const float* x = f32(env, a[1], q.xSize(), "x");
+  float* dx = f32(env, a[2], q.xSize(), "dx");
+  parallel_for(q.B, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> best(size_t(q.C));
+    std::vector<int64_t> pos(size_t(q.C));
+    std::memset(dx + b0 * q.H * q.W * q.C, 0, sizeof(float) * size_t((b1 - b0) * q.H * q.W * q.C));
+    for (int64_t b = b0; b < b1; b++) {
+      for (int64_t oh = 0; oh < q.OH; oh++) {
+        int64_t rlo, rhi;
+        window(oh * q.sh - q.pt, q.fH, q.dh, q.H, rlo, rhi);
+        for (int64_t ow = 0; ow < q.OW; ow++) {
+          int64_t clo, chi;
+          window(ow * q.sw - q.pl, q.fW, q.dw, q.W, clo, chi);
+          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+          std::fill(pos.begin(), pos.end(), int64_t(-1));
+          for (int64_t ih = rlo; ih < rhi; ih += q.dh) {
+            for (int64_t iw = clo; iw < chi; iw += q.dw) {
+              const int64_t off = ((b * q.H + ih) * q.W + iw) * q.C;
+              const float* px = x + off;
+              for (int64_t ch = 0; ch < q.C; ch++) {
+                if (px[ch] > best[ch]) {
+                  best[ch] = px[ch];
+                  pos[ch] = off + ch;
+                }
+              }
+            }
+          }
+          const float* g = dy + ((b * q.OH + oh) * q.OW + ow) * q.C;
+          for (int64_t ch = 0; ch < q.C; ch++) {
+            if (pos[ch] >= 0) dx[pos[ch]] += g[ch];
+          }
+        }
+      }
+    }
+  });
+  return undefined(env);
+}
+
+// avgPoolGrad(dy, dx, params, multiplier): every in-range tap of each window gets dy · multiplier (tfjs uses
+// 1 / (filterHeight · filterWidth) there, whatever the padding).
+NATIVE_FN(AvgPoolGrad) {
+  auto a = get_args(env, info, 4);
+  Pool q = pool_from(env, a[2]);
+  const float* dy = f32(env, a[0], q.ySize(), "dy");
+  float* dx = f32(env, a[1], q.xSize(), "dx");
+  const float mul = float(number(env, a[3]));
+  parallel_for(q.B, 1, [&](int64_t b0, int64_t b1) {
+    std::memset(dx + b0 * q.H * q.W * q.C, 0, sizeof(float) * size_t((b1 - b0) * q.H * q.W * q.C));
+    for (int64_t b = b0; b < b1; b++) {
+      for (int64_t oh = 0; oh < q.OH; oh++) {
+        int64_t rlo, rhi;
+        window(oh * q.sh - q.pt, q.fH, q.dh, q.H, rlo, rhi);
+        for (int64_t ow = 0; ow < q.OW; ow++) {
+          int64_t clo, chi;
+          window(ow * q.sw - q.pl, q.fW, q.dw, q.W, clo, chi);
+          const float* g = dy + ((b * q.OH + oh) * q.OW + ow) * q.C;
+          for (int64_t ih = rlo; ih < rhi; ih += q.dh) {
+            for (int64_t iw = clo; iw < chi; iw += q.dw) {
+              float* o = dx + ((b * q.H + ih) * q.W + iw) * q.C;
+              for (int64_t ch = 0; ch < q.C; ch++) o[ch] += g[ch] * mul;
+            }
+          }
+        }
+      }
+    }
+  });
+  return undefined(env);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Element-wise ops, reductions, Tile and BatchNorm: the memory-bound kernels of a training step (BatchNorm with batch
+// statistics, biases, relu and their gradients) that dominate it once the convs are BLAS-fast. Results follow tfjs's
+// cpu kernels, which compute in double and round to float32: the same is done here.
+
+enum BinOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSqDiff = 4, kMax = 5, kMin = 6, kEluGrad = 7 };
+
+template <int kOp>
+inline float bin(float a, float b) {
+  switch (kOp) {
+    case kAdd: return a + b;
+    case kSub: return a - b;
+    case kMul: return a * b;
+    case kDiv: return a / b;
+    case kSqDiff: { const double d = double(a) - double(b); return float(d * d); }
+    case kMax: return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : (a > b ? a : b);
+    case kMin: return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : (a < b ? a : b);
+    default: return b >= 0.f ? a : float(double(a) * (double(b) + 1.0));  // EluGrad: a = dy, b = y
+  }
+}
+
+// p = [rank, outShape[rank], aStrides[rank], bStrides[rank]] (dims already collapsed on the JS side; strides 0 where
+// broadcast). The last dim is the inner loop.
+template <int kOp>
+void binary_run(const float* a, const float* b, float* out, int64_t rank, const int64_t* shape, const int64_t* as,
+                const int64_t* bs) {
+  const int64_t inner = shape[rank - 1], ai = as[rank - 1], bi = bs[rank - 1];
+  int64_t rows = 1;
+  for (int64_t d = 0; d < rank - 1; d++) rows *= shape[d];
+  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t rem = r, ao = 0, bo = 0;
+      for (int64_t d = rank - 2; d >= 0; d--) {
+        const int64_t idx = rem % shape[d];
+        rem /= shape[d];
+        ao += idx * as[d];
+        bo += idx * bs[d];
+      }
+      const float* pa = a + ao;
+      const float* pb = b + bo;
+      float* po = out + r * inner;
+      if (ai == 1 && bi == 1) for (int64_t j = 0; j < inner; j++) po[j] = bin<kOp>(pa[j], pb[j]);
+      else if (ai == 1) { const float vb = pb[0]; for (int64_t j = 0; j < inner; j++) po[j] = bin<kOp>(pa[j], vb); }
+      else if (bi == 1) { const float va = pa[0]; for (int64_t j = 0; j < inner; j++) po[j] = bin<kOp>(va, pb[j]); }
+      else { const float v = bin<kOp>(pa[0], pb[0]); for (int64_t j = 0; j < inner; j++) po[j] = v; }
+    }
+  });
+}
+
+// binary(op, a, b, out, p)
+NATIVE_FN(Binary) {
+  auto a = get_args(env, info, 5);
+  const int op = int(number(env, a[0]));
+  int32_t* raw = typed<int32_t>(env, a[4], napi_int32_array, 1, "params");
+  const int64_t rank = raw[0];
+  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
+  auto p = ints(env, a[4], size_t(1 + 3 * rank), "params");
+  const int64_t* shape = p.data() + 1;
+  const int64_t* as = shape + rank;
+  const int64_t* bs = as + rank;
+  int64_t n = 1, aNeed = 1, bNeed = 1;
+  for (int64_t d = 0; d < rank; d++) {
+    if (shape[d] <= 0 || as[d] < 0 || bs[d] < 0) throw ArgError{"bad binary params"};
+    n *= shape[d];
+    aNeed += (shape[d] - 1) * as[d];
+    bNeed += (shape[d] - 1) * bs[d];
+  }
+  const float* x = f32(env, a[1], aNeed, "a");
+  const float* y = f32(env, a[2], bNeed, "b");
+  float* out = f32(env, a[3], n, "out");
+  switch (op) {
+    case kAdd: binary_run<kAdd>(x, y, out, rank, shape, as, bs); break;
+    case kSub: binary_run<kSub>(x, y, out, rank, shape, as, bs); break;
+    case kMul: binary_run<kMul>(x, y, out, rank, shape, as, bs); break;
+    case kDiv: binary_run<kDiv>(x, y, out, rank, shape, as, bs); break;
+    case kSqDiff: binary_run<kSqDiff>(x, y, out, rank, shape, as, bs); break;
+    case kMax: binary_run<kMax>(x, y, out, rank, shape, as, bs); break;
+    case kMin: binary_run<kMin>(x, y, out, rank, shape, as, bs); break;
+    case kEluGrad: binary_run<kEluGrad>(x, y, out, rank, shape, as, bs); break;
+    default: throw ArgError{"unknown binary op"};
+  }
+  return undefined(env);
+}
+
+enum UnOp { kURelu = 0, kUStep = 1, kUNeg = 2, kUSquare = 3, kUSqrt = 4, kURsqrt = 5, kUExp = 6, kULog = 7, kUSigmoid = 8, kUElu = 9, kUAbs = 10 };
+
+template <int kOp>
+void unary_run(const float* x, float* y, int64_t n, float alpha) {
+  parallel_for(n, 65536, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const float v = x[i];
+      switch (kOp) {
+        case kURelu: y[i] = v < 0.f ? 0.f : v; break;
+        case kUStep: y[i] = std::isnan(v) ? v : (v > 0.f ? 1.f : alpha); break;
+        case kUNeg: y[i] = -v; break;
+        case kUSquare: y[i] = float(double(v) * double(v)); break;
+        case kUSqrt: y[i] = float(std::sqrt(double(v))); break;
+        case kURsqrt: y[i] = float(1.0 / std::sqrt(double(v))); break;
+        case kUExp: y[i] = float(std::exp(double(v))); break;
+        case kULog: y[i] = float(std::log(double(v))); break;
+        case kUSigmoid: y[i] = float(1.0 / (1.0 + std::exp(-double(v)))); break;
+        case kUElu: y[i] = v >= 0.f ? v : float(std::exp(double(v)) - 1.0); break;
+        default: y[i] = std::fabs(v); break;
+      }
+    }
+  });
+}
+
+// unary(op, x, y, n, alpha)
+NATIVE_FN(Unary) {
+  auto a = get_args(env, info, 5);
+  const int op = int(number(env, a[0]));
+  const int64_t n = int64_t(number(env, a[3]));
+  if (n < 0) throw ArgError{"bad size"};
+  const float* x = f32(env, a[1], n, "x");
+  float* y = f32(env, a[2], n, "y");
+  const float alpha = float(number(env, a[4]));
+  switch (op) {
+    case kURelu: unary_run<kURelu>(x, y, n, alpha); break;
+    case kUStep: unary_run<kUStep>(x, y, n, alpha); break;
+    case kUNeg: unary_run<kUNeg>(x, y, n, alpha); break;
+    case kUSquare: unary_run<kUSquare>(x, y, n, alpha); break;
+    case kUSqrt: unary_run<kUSqrt>(x, y, n, alpha); break;
+    case kURsqrt: unary_run<kURsqrt>(x, y, n, alpha); break;
+    case kUExp: unary_run<kUExp>(x, y, n, alpha); break;
+    case kULog: unary_run<kULog>(x, y, n, alpha); break;
+    case kUSigmoid: unary_run<kUSigmoid>(x, y, n, alpha); break;
+    case kUElu: unary_run<kUElu>(x, y, n, alpha); break;
+    case kUAbs: unary_run<kUAbs>(x, y, n, alpha); break;
+    default: throw ArgError{"unknown unary op"};
+  }
+  return undefined(env);
+}
+
+// reduceSum(x, out, outer, inner, reduceOuter, divisor): x viewed as [outer, inner]. reduceOuter: out[j] = Σ_i x[i, j]
+// (out has `inner` elements), else out[i] = Σ_j x[i, j] (`outer` elements). Sums in double; when divisor > 0 the
+// float32 sum is then divided by it in float32 (tfjs's Mean: Sum, then RealDiv).
+NATIVE_FN(ReduceSum) {
+  auto a = get_args(env, info, 6);
+  const int64_t outer = int64_t(number(env, a[2])), inner = int64_t(number(env, a[3]));
+  const bool reduceOuter = number(env, a[4]) != 0;
+  const double divisor = number(env, a[5]);
+  if (outer < 1 || inner < 1) throw ArgError{"bad reduce sizes"};
+  const float* x = f32(env, a[0], outer * inner, "x");
+  float* out = f32(env, a[1], reduceOuter ? inner : outer, "out");
+  auto finish = [&](double s) {
+    const float f = float(s);
+    return divisor > 0 ? f / float(divisor) : f;
+  };
+  if (!reduceOuter) {
+    parallel_for(outer, std::max<int64_t>(1, 65536 / inner), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        double s = 0;
+        const float* row = x + i * inner;
+        for (int64_t j = 0; j < inner; j++) s += row[j];
+        out[i] = finish(s);
+      }
+    });
+    return undefined(env);
+  }
+  // Column sums: threads take row blocks with their own double partials, added in block order.
+  const int64_t t = std::min<int64_t>(g_threads, std::max<int64_t>(1, outer * inner / 65536));
+  std::vector<std::vector<double>> partial(size_t(t), std::vector<double>(size_t(inner), 0.0));
+  const int64_t chunk = (outer + t - 1) / t;
+  parallel_for(t, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; k++) {
+      double* acc = partial[size_t(k)].data();
+      for (int64_t i = k * chunk; i < std::min(outer, (k + 1) * chunk); i++) {
+        const float* row = x + i * inner;
+        for (int64_t j = 0; j < inner; j++) acc[j] += row[j];
+      }
+    }
+  });
+  for (int64_t j = 0; j < inner; j++) {
+    double s = 0;
+    for (int64_t k = 0; k < t; k++) s += partial[size_t(k)][size_t(j)];
+    out[j] = finish(s);
+  }
+  return undefined(env);
+}
+
+// tile(x, out, p = [rank, xShape[rank], reps[rank]])
+NATIVE_FN(Tile) {
+  auto a = get_args(env, info, 3);
+  int32_t* raw = typed<int32_t>(env, a[2], napi_int32_array, 1, "params");
+  const int64_t rank = raw[0];
+  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
+  auto p = ints(env, a[2], size_t(1 + 2 * rank), "params");
+  const int64_t* xs = p.data() + 1;
+  const int64_t* reps = xs + rank;
+  std::vector<int64_t> os(static_cast<size_t>(rank)), xstr(static_cast<size_t>(rank));
+  int64_t n = 1, xn = 1;
+  for (int64_t d = rank - 1; d >= 0; d--) {
+    if (xs[d] <= 0 || reps[d] <= 0) throw ArgError{"bad tile params"};
+    os[size_t(d)] = xs[d] * reps[d];
+    xstr[size_t(d)] = xn;
+    xn *= xs[d];
+    n *= os[size_t(d)];
+  }
+  const float* x = f32(env, a[0], xn, "x");
+  float* out = f32(env, a[1], n, "out");
+  const int64_t inner = os[size_t(rank - 1)], xInner = xs[rank - 1];
+  const int64_t rows = n / inner;
+  parallel_for(rows, std::max<int64_t>(1, 32768 / inner), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t rem = r, xo = 0;
+      for (int64_t d = rank - 2; d >= 0; d--) {
+        const int64_t idx = rem % os[size_t(d)];
+        rem /= os[size_t(d)];
+        xo += (idx % xs[d]) * xstr[size_t(d)];
+      }
+      const float* src = x + xo;
+      float* dst = out + r * inner;
+      for (int64_t k = 0; k < reps[rank - 1]; k++) std::memcpy(dst + k * xInner, src, sizeof(float) * size_t(xInner));
+    }
+  });
+  return undefined(env);
+}
+
+// pad(x, out, p = [rank, xShape[rank], before[rank]], constant, fill): copies x into out at offset `before` per dim;
+// when `fill` is nonzero the rest of out is set to `constant` first (a fresh Float32Array is already all zeros).
+NATIVE_FN(Pad) {
+  auto a = get_args(env, info, 5);
+  int32_t* raw = typed<int32_t>(env, a[2], napi_int32_array, 1, "params");
+  const int64_t rank = raw[0];
+  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
+  auto p = ints(env, a[2], size_t(3 * rank + 1), "params");
+  const int64_t* xs = p.data() + 1;
+  const int64_t* before = xs + rank;
+  const int64_t* after = before + rank;
+  std::vector<int64_t> os(static_cast<size_t>(rank)), ostr(static_cast<size_t>(rank));
+  int64_t n = 1, xn = 1;
+  for (int64_t d = rank - 1; d >= 0; d--) {
+    if (xs[d] <= 0 || before[d] < 0 || after[d] < 0) throw ArgError{"bad pad params"};
+    os[size_t(d)] = xs[d] + before[d] + after[d];
+    ostr[size_t(d)] = n;
+    n *= os[size_t(d)];
+    xn *= xs[d];
+  }
+  const float* x = f32(env, a[0], xn, "x");
+  float* out = f32(env, a[1], n, "out");
+  const float constant = float(number(env, a[3]));
+  if (number(env, a[4]) != 0) std::fill(out, out + n, constant);
+  const int64_t inner = xs[rank - 1];
+  const int64_t rows = xn / inner;
+  parallel_for(rows, std::max<int64_t>(1, 32768 / inner), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t rem = r, oo = before[rank - 1];
+      for (int64_t d = rank - 2; d >= 0; d--) {
+        const int64_t idx = rem % xs[d];
+        rem /= xs[d];
+        oo += (idx + before[d]) * ostr[size_t(d)];
+      }
+      std::memcpy(out + oo, x + r * inner, sizeof(float) * size_t(inner));
+    }
+  });
+  return undefined(env);
+}
+
+// transpose(x, out, p = [rank, xShape[rank], perm[rank]]): out dim i is x dim perm[i].
+NATIVE_FN(Transpose) {
+  auto a = get_args(env, info, 3);
+  int32_t* raw = typed<int32_t>(env, a[2], napi_int32_array, 1, "params");
+  const int64_t rank = raw[0];
+  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
+  auto p = ints(env, a[2], size_t(2 * rank + 1), "params");
+  const int64_t* xs = p.data() + 1;
+  const int64_t* perm = xs + rank;
+  std::vector<int64_t> xstr(static_cast<size_t>(rank)), os(static_cast<size_t>(rank)), ostr(static_cast<size_t>(rank));
+  int64_t n = 1;
+  for (int64_t d = rank - 1; d >= 0; d--) {
+    if (xs[d] <= 0) throw ArgError{"bad transpose shape"};
+    xstr[size_t(d)] = n;
+    n *= xs[d];
+  }
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  for (int64_t d = 0; d < rank; d++) {
+    if (perm[d] < 0 || perm[d] >= rank || seen[size_t(perm[d])]) throw ArgError{"bad perm"};
+    seen[size_t(perm[d])] = true;
+    os[size_t(d)] = xs[perm[d]];
+    ostr[size_t(d)] = xstr[size_t(perm[d])];  // x stride of out dim d
+  }
+  const float* x = f32(env, a[0], n, "x");
+  float* out = f32(env, a[1], n, "out");
+  const int64_t inner = os[size_t(rank - 1)], is = ostr[size_t(rank - 1)];
+  const int64_t rows = n / inner;
+  parallel_for(rows, std::max<int64_t>(1, 16384 / inner), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t rem = r, xo = 0;
+      for (int64_t d = rank - 2; d >= 0; d--) {
+        const int64_t idx = rem % os[size_t(d)];
+        rem /= os[size_t(d)];
+        xo += idx * ostr[size_t(d)];
+      }
+      float* dst = out + r * inner;
+      const float* src = x + xo;
+      if (is == 1) std::memcpy(dst, src, sizeof(float) * size_t(inner));
+      else for (int64_t j = 0; j < inner; j++) dst[j] = src[j * is];
+    }
+  });
+  return undefined(env);
+}
+
+// gather(x, indices, out, outer, axisDim, inner): x as [outer, axisDim, inner] → out [outer, nIdx, inner].
+NATIVE_FN(Gather) {
+  auto a = get_args(env, info, 6);
+  const int64_t outer = int64_t(number(env, a[3])), axisDim = int64_t(number(env, a[4])), inner = int64_t(number(env, a[5]));
+  if (outer < 1 || axisDim < 1 || inner < 1) throw ArgError{"bad gather sizes"};
+  napi_typedarray_type t;
+  size_t nIdx;
+  void* d;
+  napi_value ab;
+  size_t off;
+  check(env, napi_get_typedarray_info(env, a[1], &t, &nIdx, &d, &ab, &off), "get_typedarray_info");
+  const int32_t* idx = typed<int32_t>(env, a[1], napi_int32_array, int64_t(nIdx), "indices");
+  for (size_t i = 0; i < nIdx; i++) {
+    if (idx[i] < 0 || idx[i] >= axisDim) throw ArgError{"index out of range"};
+  }
+  const float* x = f32(env, a[0], outer * axisDim * inner, "x");
+  float* out = f32(env, a[2], outer * int64_t(nIdx) * inner, "out");
+  const int64_t rows = outer * int64_t(nIdx);
+  parallel_for(rows, std::max<int64_t>(1, 16384 / inner), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t o = r / int64_t(nIdx), i = r % int64_t(nIdx);
+      std::memcpy(out + r * inner, x + (o * axisDim + idx[i]) * inner, sizeof(float) * size_t(inner));
+    }
+  });
+  return undefined(env);
+}
+
+// bnGradSums(x, dy, mean, sums, n, C): per channel c (x, dy as [n / C, C]) sums[c] = Σ dy, sums[C + c] = Σ dy·(x − mean[c]),
+// in double (the reductions of BatchNorm's gradient; threads take row blocks and add their partials in order).
+NATIVE_FN(BnGradSums) {
+  auto a = get_args(env, info, 6);
+  const int64_t n = int64_t(number(env, a[4])), C = int64_t(number(env, a[5]));
+  if (C < 1 || n < C || n % C != 0) throw ArgError{"bad sizes"};
+  const float* x = f32(env, a[0], n, "x");
+  const float* dy = f32(env, a[1], n, "dy");
+  const float* mean = f32(env, a[2], C, "mean");
+  double* sums = typed<double>(env, a[3], napi_float64_array, 2 * C, "sums");
+  const int64_t rows = n / C;
+  const int64_t t = std::min<int64_t>(g_threads, std::max<int64_t>(1, n / 65536));
+  std::vector<std::vector<double>> partial(size_t(t), std::vector<double>(size_t(2 * C), 0.0));
+  const int64_t chunk = (rows + t - 1) / t;
+  parallel_for(t, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; k++) {
+      double* s1 = partial[size_t(k)].data();
+      double* s2 = s1 + C;
+      for (int64_t r = k * chunk; r < std::min(rows, (k + 1) * chunk); r++) {
+        const float* xr = x + r * C;
+        const float* dr = dy + r * C;
+        for (int64_t c = 0; c < C; c++) {
+          s1[c] += dr[c];
+          s2[c] += double(dr[c]) * (double(xr[c]) - double(mean[c]));
+        }
+      }
+    }
+  });
+  for (int64_t c = 0; c < 2 * C; c++) {
+    double v = 0;
+    for (int64_t k = 0; k < t; k++) v += partial[size_t(k)][size_t(c)];
+    sums[c] = v;
+  }
+  return undefined(env);
+}
+
+// batchNorm(x, mean, variance, offset|null, scale|null, out, n, eps): tfjs's FusedBatchNorm, element i using
+// mean[i % len] etc. (in practice the channel, NHWC), offset + (x − mean) · scale / sqrt(variance + eps) in double.
+NATIVE_FN(BatchNorm) {
+  auto a = get_args(env, info, 8);
+  const int64_t n = int64_t(number(env, a[6]));
+  const double eps = number(env, a[7]);
+  auto len = [&](napi_value v) {
+    size_t l;
+    napi_typedarray_type t;
+    void* d;
+    napi_value ab;
+    size_t off;
+    check(env, napi_get_typedarray_info(env, v, &t, &l, &d, &ab, &off), "get_typedarray_info");
+    return int64_t(l);
+  };
+  const float* x = f32(env, a[0], n, "x");
+  const int64_t ml = len(a[1]), vl = len(a[2]);
+  const float* mean = f32(env, a[1], 1, "mean");
+  const float* var = f32(env, a[2], 1, "variance");
+  const float one = 1.f, zero = 0.f;
+  const bool hasOff = !is_null_or_undefined(env, a[3]), hasScale = !is_null_or_undefined(env, a[4]);
+  const int64_t ol = hasOff ? len(a[3]) : 1, sl = hasScale ? len(a[4]) : 1;
+  const float* off = hasOff ? f32(env, a[3], 1, "offset") : &zero;
+  const float* scale = hasScale ? f32(env, a[4], 1, "scale") : &one;
+  float* out = f32(env, a[5], n, "out");
+  if (ml < 1 || vl < 1 || ol < 1 || sl < 1) throw ArgError{"empty batchNorm parameters"};
+  const int64_t L = ml;
+  if (vl == L && (ol == L || ol == 1) && (sl == L || sl == 1) && n % L == 0) {
+    // Per-channel parameters (the usual case): no modulo per element.
+    std::vector<double> o(static_cast<size_t>(L)), m(static_cast<size_t>(L)), k(static_cast<size_t>(L));
+    for (int64_t c = 0; c < L; c++) {
+      o[size_t(c)] = off[ol == 1 ? 0 : c];
+      m[size_t(c)] = mean[c];
+      k[size_t(c)] = double(scale[sl == 1 ? 0 : c]) / std::sqrt(double(var[c]) + eps);
+    }
+    parallel_for(n / L, std::max<int64_t>(1, 65536 / L), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        const float* xr = x + r * L;
+        float* yr = out + r * L;
+        for (int64_t c = 0; c < L; c++) yr[c] = float(o[size_t(c)] + (double(xr[c]) - m[size_t(c)]) * k[size_t(c)]);
+      }
+    });
+    return undefined(env);
+  }
+  parallel_for(n, 65536, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      out[i] = float(double(off[i % ol]) + (double(x[i]) - double(mean[i % ml])) * double(scale[i % sl]) /
+                                               std::sqrt(double(var[i % vl]) + eps));
+    }
+  });
+  return undefined(env);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Threads and build info
+
+NATIVE_FN(SetThreads) {
+  auto a = get_args(env, info, 1);
+  int n = int(number(env, a[0]));
+  if (n < 1) n = 1;
+  g_threads = n;
+  openblas_set_num_threads(n);
+  return undefined(env);
+}
+
+// setScratchLimit(floats): im2col scratch bound per chunk (at least one image per chunk whatever the bound).
+NATIVE_FN(SetScratchLimit) {
+  auto a = get_args(env, info, 1);
+  const double n = number(env, a[0]);
+  kScratchFloats = n >= 1 ? int64_t(n) : 1;
+  g_scratch.clear();
+  g_scratch.shrink_to_fit();
+  return undefined(env);
+}
+
+NATIVE_FN(GetThreads) {
+  napi_value v;
+  check(env, napi_create_int32(env, g_threads, &v), "create_int32");
+  return v;
+}
+
+NATIVE_FN(BlasInfo) {
+  const char* cfg = openblas_get_config();
+  napi_value v;
+  check(env, napi_create_string_utf8(env, cfg ? cfg : "", NAPI_AUTO_LENGTH, &v), "create_string");
+  return v;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  struct Entry {
+    const char* name;
+    napi_callback fn;
+  };
+  const Entry entries[] = {
+      {"conv2d", Conv2D},
+      {"conv2dBackpropInput", Conv2DBackpropInput},
+      {"conv2dBackpropFilter", Conv2DBackpropFilter},
+      {"batchMatMul", BatchMatMul},
+      {"sgemm", Sgemm},
+      {"maxPool", MaxPool},
+      {"avgPool", AvgPool},
+      {"maxPoolGrad", MaxPoolGrad},
+      {"avgPoolGrad", AvgPoolGrad},
+      {"binary", Binary},
+      {"unary", Unary},
+      {"reduceSum", ReduceSum},
+      {"tile", Tile},
+      {"pad", Pad},
+      {"transpose", Transpose},
+      {"gather", Gather},
+      {"batchNorm", BatchNorm},
+      {"bnGradSums", BnGradSums},
+      {"setThreads", SetThreads},
+      {"getThreads", GetThreads},
+      {"setScratchLimit", SetScratchLimit},
+      {"blasInfo", BlasInfo},
+  };
+  for (const Entry& e : entries) {
+    napi_value fn;
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, e.name, fn);
+  }
+  g_threads = std::max(1, int(std::thread::hardware_concurrency()));
+  openblas_set_num_threads(g_threads);
+  return exports;
+}
