@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readIdx, IdxError } from './idx.js';
 import { rotateDigit, scaleDigit } from './digit-transform.js';
+import { mulberry32 } from '../tracker/random.js';
 
 /** Digits: `images` `[N, size, size]` uint8 row-major, `labels` `[N]` 0–9. */
 export interface DigitSet {
@@ -75,17 +76,8 @@ export function loadMnist(dir = bundledMnistDir()): DigitSet {
   return { images, labels, count: a.count + b.count, size: a.size };
 }
 
-/** Mulberry32 PRNG in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG in [0, 1): re-exported from tracker/random.ts for this module's users. */
+export { mulberry32 };
 
 /**
  * Stratified split: per class, shuffle (seeded) and deal out train/val/test in proportion to the requested sizes

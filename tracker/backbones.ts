@@ -6,7 +6,7 @@
 import { tf } from './tf.js';
 import type { Tensor, Tensor4D, Variable } from './tf.js';
 import { type BackboneSpec, type ConvLayerSpec, scaledWidth } from './backbone-spec.js';
-import { type BatchNormParams, applyBatchNorm, makeBatchNorm, ownVariable as own } from './batchnorm.js';
+import { type BatchNormParams, applyBatchNorm, assignNamedWeights, makeBatchNorm, ownVariable as own } from './batchnorm.js';
 
 /** Parameters of one conv layer (+ BatchNorm). Filter `[k, k, Cin/groups, Cout]`. */
 interface ConvParams {
@@ -166,14 +166,7 @@ export class Backbone {
   /** Assign saved weights by name; throws naming the missing or mismatched weight. `where` names the source file. */
   loadWeights(weights: Record<string, Tensor>, where = 'weights'): void {
     this.assertAlive();
-    for (const { name, tensor } of this.namedWeights()) {
-      const w = weights[name];
-      if (!w) throw new Error(`${where}: missing weight "${name}"`);
-      if (w.shape.join(',') !== tensor.shape.join(',')) {
-        throw new Error(`${where}: weight "${name}" has shape [${w.shape}] but the spec needs [${tensor.shape}]`);
-      }
-      (tensor as Variable).assign(w);
-    }
+    assignNamedWeights(this.namedWeights(), weights, where);
   }
 
   /** Release every variable. */

@@ -63,3 +63,22 @@ export function applyBatchNorm(
   p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - momentum), tf.mul(unbiased, momentum)));
   return out;
 }
+
+/**
+ * Assign saved weights to named variables: every name and shape is checked first (an error names `where`, the weight
+ * and the shapes), then all are assigned, so a bad file never leaves a half-loaded model.
+ */
+export function assignNamedWeights(
+  named: { name: string; tensor: Tensor }[],
+  weights: Record<string, Tensor>,
+  where: string,
+): void {
+  for (const { name, tensor } of named) {
+    const w = weights[name];
+    if (!w) throw new Error(`${where}: missing weight "${name}"`);
+    if (w.shape.join(',') !== tensor.shape.join(',')) {
+      throw new Error(`${where}: weight "${name}" has shape [${w.shape}] but the spec needs [${tensor.shape}]`);
+    }
+  }
+  for (const { name, tensor } of named) (tensor as Variable).assign(weights[name]);
+}

@@ -12,7 +12,7 @@
 import { tf } from './tf.js';
 import type { Tensor, Tensor4D, Variable } from './tf.js';
 import { type BackboneSpec, type ConvLayerSpec, scaledWidth } from './backbone-spec.js';
-import { type BatchNormParams, applyBatchNorm, makeBatchNorm } from './batchnorm.js';
+import { type BatchNormParams, applyBatchNorm, assignNamedWeights, makeBatchNorm } from './batchnorm.js';
 import type { FeatureExtractor } from './siamfc/network.js';
 import {
   C4GroupConv, C4LiftingConv, IenConv2d, SteerableGroupConv, SteerableLiftingConv, groupPool, hetWidth, maxGroupSize,
@@ -176,15 +176,9 @@ export class EquivariantBackbone implements FeatureExtractor, GroupedModel {
 
   /** Assign saved weights by name; throws naming the missing or mismatched weight. */
   loadWeights(weights: Record<string, Tensor>, where = 'weights'): void {
-    for (const { name, tensor } of this.namedWeights()) {
-      const w = weights[name];
-      if (!w) throw new Error(`${where}: missing weight "${name}"`);
-      if (w.shape.join(',') !== tensor.shape.join(',')) {
-        throw new Error(`${where}: weight "${name}" has shape [${w.shape}] but the spec needs [${tensor.shape}]`);
-      }
-      (tensor as Variable).assign(w);
-    }
+    this.assertAlive();
     // cached expanded filters (C4/C8) notice the new weights through their variables' data ids
+    assignNamedWeights(this.namedWeights(), weights, where);
   }
 
   /** Release every variable and cached filter bank. */

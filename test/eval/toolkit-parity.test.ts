@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Box, fromOtb } from '../../tracker/geometry.js';
 import { ResultStore, evaluateResultFiles } from '../../eval/results.js';
+import { mulberry32 } from '../../tracker/random.js';
 
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 
@@ -50,16 +51,6 @@ print(json.dumps({'succ': succ.tolist(), 'prec': prec.tolist(), 'nprec': nprec.t
                   'fps': float(np.sum(speeds) / np.count_nonzero(speeds))}))
 `;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('scores equal a numpy transcription of the toolkit on random result files', { skip: !hasNumpy && 'no python3 + numpy' }, async () => {
   const rnd = mulberry32(7);

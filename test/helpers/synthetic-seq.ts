@@ -5,18 +5,10 @@
 import type { RawFrame } from '../../tracker/tracker.js';
 import type { Box } from '../../tracker/geometry.js';
 import { rotateBoxBounds } from '../../tracker/geometry.js';
+import { mulberry32 } from '../../tracker/random.js';
 
-/** Mulberry32: a tiny seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG in [0, 1) (the project's mulberry32). */
+export const rng = mulberry32;
 
 /** A smooth random RGB texture `w × h` (sum of a few random sinusoids per channel), 0–255. */
 export function texture(w: number, h: number, rand: () => number, waves = 6, amplitude = 40): Float32Array {

@@ -5,6 +5,7 @@ import { tf } from '../../tracker/tf.js';
 import { registerNativeBackend, type NativeRegistration } from '../../tracker/node/native-backend.js';
 // Registers the gradients of dilated convs (global, every backend), as the app does.
 import '../../tracker/backend.js';
+import { mulberry32 } from '../../tracker/random.js';
 
 export const TOL = 1e-4;
 
@@ -38,17 +39,8 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / Math.max(1e-6, scale);
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG in [0, 1) (the project's mulberry32). */
+export const rng = mulberry32;
 
 export interface Data { values: Float32Array; shape: number[] }
 

@@ -12,6 +12,7 @@ import { tf } from '../tf.js';
 import type { Tensor, Tensor4D } from '../tf.js';
 import type { GroupLayout } from './groups.js';
 import { isGridAligned, rotateBatch, rotationMask } from './rotate.js';
+import { mulberry32 } from '../random.js';
 
 /** Result of a model's feature pass: pooled features per conv layer and the network output. */
 export interface ForwardFeatures {
@@ -43,17 +44,8 @@ export class EquivarianceError extends Error {
   }
 }
 
-/** Seeded uniform PRNG in [0, 1) (mulberry32), for reproducible angle sampling. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG in [0, 1): re-exported from tracker/random.ts for this module's users. */
+export { mulberry32 };
 
 /**
  * The angles a group's sampler draws from, in degrees. C4: {90, 180, 270} — the reference code draws
