@@ -276,7 +276,11 @@ export async function trainClassifier(configInput: ClassifierTrainConfigInput, o
   const useEq = typeof betas === 'number' ? betas > 0 : betas.some((b) => b > 0);
 
   const vars = model.trainableVariables;
-  const opt = new Adam(vars, 0.9, 0.999, 1e-8, cfg.weightDecay);
+  // built inside tidy: Adam's constructor leaves its zero initial tensors registered (the variables keep the data)
+  let opt!: Adam;
+  tf.tidy(() => {
+    opt = new Adam(vars, 0.9, 0.999, 1e-8, cfg.weightDecay);
+  });
   if (optState) {
     opt.setState(optState, path.join(opts.outDir, 'checkpoint', 'optimizer.bin'));
     tf.dispose(Object.values(optState));

@@ -1,0 +1,183 @@
+/**
+ * Evaluation and report of the Rot-MNIST classifiers (the reduced Table 5 of the IEN paper): test accuracy, the
+ * per-layer equivariance error L_G (tracker/ien `equivarianceError`: MSE between the pooled features of x and those of
+ * ϕ_g x rotated back, on a fixed set of test digits and fixed rotations), parameter and channel counts; written as
+ * `report.md`, `results.json` and the per-layer L_G plot `lg.svg` / `lg.png` (eval/plots.ts).
+ */
+import path from 'node:path';
+import { tf } from '../tracker/tf.js';
+import type { Classifier } from '../tracker/classifier.js';
+import { digitsToTensor } from '../tracker/classifier.js';
+import { equivarianceError, groupAngles, type GroupedModel } from '../tracker/ien/equivariance.js';
+import { groupPool } from '../tracker/ien/pool.js';
+import type { DigitSet } from '../data/mnist.js';
+import { equivariancePlotSvg, writePlot } from './plots.js';
+import { writeFileAtomic } from './results.js';
+
+/** Numbers of one evaluated classifier. */
+export interface ClassifierEvalResult {
+  name: string;
+  variant: string;
+  groups: string;
+  /** Output channels per conv layer and their sum; pooled channels per layer. */
+  channels: number[];
+  totalChannels: number;
+  pooled: number[];
+  parameters: number;
+  /** Top-1 accuracy in [0, 1] on `testCount` test digits. */
+  accuracy: number;
+  testCount: number;
+  /** L_G per conv layer for the rotations 90°, 180°, 270° (mean over the angles). */
+  lgC4: number[];
+  /** L_G per conv layer for the rotations 45°, 90°, …, 315° (bilinear, masked), when measured. */
+  lgC8?: number[];
+  /** Number of test digits L_G was measured on. */
+  lgCount: number;
+  /**
+   * Plain CNNs (R1) only: L_G (C4 rotations) with each layer's features max-pooled in contiguous groups of 4 as an R4
+   * IEN pools them ("CNN4" view), so that the CNNs can be compared with R4 IEN on pooled features.
+   */
+  lgC4PooledR4?: number[];
+  /** Anything the trainer recorded (epochs, train seconds, config...). */
+  provenance?: Record<string, unknown>;
+}
+
+/** Options of `evaluateClassifier`. */
+export interface EvaluateOptions {
+  /** Evaluate accuracy on the first n test digits (default all). */
+  testCount?: number;
+  /** Measure L_G on the first n test digits (default 200). */
+  lgCount?: number;
+  /** Also measure L_G for the 45° multiples (default true). */
+  c8?: boolean;
+  batch?: number;
+}
+
+/** Accuracy + L_G of `model` on `test` (inference mode; leaves no tensors behind). */
+export async function evaluateClassifier(
+  model: Classifier,
+  name: string,
+  test: DigitSet,
+  o: EvaluateOptions = {},
+): Promise<ClassifierEvalResult> {
+  const n = Math.min(o.testCount ?? test.count, test.count);
+  const batch = o.batch ?? 250;
+  let correct = 0;
+  for (let s = 0; s < n; s += batch) {
+    const m = Math.min(batch, n - s);
+    const x = digitsToTensor(test.images, test.size, s, m);
+    const hits = tf.tidy(() => {
+      const pred = tf.argMax(model.logits(x, false), 1);
+      const y = tf.tensor1d(test.labels.subarray(s, s + m), 'int32');
+      return tf.sum(tf.cast(tf.equal(pred, y), 'float32'));
+    });
+    correct += (await hits.data())[0];
+    tf.dispose([x, hits]);
+  }
+  const lgCount = Math.min(o.lgCount ?? 200, test.count);
+  const xs = digitsToTensor(test.images, test.size, 0, lgCount);
+  try {
+    const c4 = await equivarianceError(model, xs, groupAngles('C4'));
+    const c8 = o.c8 === false ? undefined : await equivarianceError(model, xs, groupAngles('C8'));
+    let pooledR4: number[] | undefined;
+    if (model.resolved.groups === 'R1' && model.resolved.channels.every((c) => c % 4 === 0)) {
+      const view: GroupedModel = {
+        forwardFeatures: (x, training) => {
+          const f = model.forwardFeatures(x, training);
+          return { layers: f.layers.map((t) => groupPool(t, 'R4')), out: f.out };
+        },
+      };
+      pooledR4 = (await equivarianceError(view, xs, groupAngles('C4'))).perLayer;
+    }
+    const cc = model.channelCounts();
+    return {
+      name, variant: model.spec.variant, groups: model.resolved.groups, channels: cc.channels,
+      totalChannels: cc.totalChannels, pooled: cc.pooled, parameters: model.parameterCount(),
+      accuracy: n ? correct / n : 0, testCount: n, lgC4: c4.perLayer, lgC8: c8?.perLayer, lgCount,
+      ...(pooledR4 ? { lgC4PooledR4: pooledR4 } : {}),
+    };
+  } finally {
+    xs.dispose();
+  }
+}
+
+/** Free text and commands of the report. */
+export interface ClassifierReportMeta {
+  title?: string;
+  /** Markdown paragraphs placed after the table (reductions, analysis). */
+  notes?: string;
+  /** Shell commands that regenerate the report. */
+  commands?: string[];
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(2)}`;
+const sci = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toExponential(1));
+const geo = (xs: number[]) => Math.exp(xs.reduce((a, v) => a + Math.log(Math.max(v, 1e-30)), 0) / Math.max(1, xs.length));
+
+/** The markdown report: accuracy/params/channels table, per-layer L_G tables (C4 and C8), ratios, plot, commands. */
+export function renderClassifierReport(results: ClassifierEvalResult[], meta: ClassifierReportMeta = {}, plotBase = 'lg'): string {
+  const L: string[] = [];
+  L.push(`# ${meta.title ?? 'Rot-MNIST classification (reduced Table 5)'}`, '');
+  const testCounts = [...new Set(results.map((r) => r.testCount))].join(', ');
+  const lgCounts = [...new Set(results.map((r) => r.lgCount))].join(', ');
+  L.push(`Accuracy on the first ${testCounts} digits of the 50k Rot-MNIST test split; L_G on the first ${lgCounts} test digits.`, '');
+  L.push('| model | variant | groups | test acc. (%) | params | channels (per layer) | Σ channels | pooled (per layer) | mean L_G (C4) |');
+  L.push('|---|---|---|---:|---:|---|---:|---|---:|');
+  for (const r of results) {
+    const mean = r.lgC4.reduce((a, b) => a + b, 0) / r.lgC4.length;
+    L.push(`| ${r.name} | ${r.variant} | ${r.groups} | ${pct(r.accuracy)} | ${r.parameters.toLocaleString('en-US')} | ` +
+      `${r.channels.join(', ')} | ${r.totalChannels} | ${r.pooled.join(', ')} | ${sci(mean)} |`);
+  }
+  L.push('');
+  const lgTable = (title: string, pick: (r: ClassifierEvalResult) => number[] | undefined) => {
+    const rows = results.filter((r) => pick(r));
+    if (!rows.length) return;
+    const n = Math.max(...rows.map((r) => pick(r)!.length));
+    L.push(`### ${title}`, '');
+    L.push(`| model | ${Array.from({ length: n }, (_, i) => `L${i + 1}`).join(' | ')} |`);
+    L.push(`|---|${Array.from({ length: n }, () => '---:').join('|')}|`);
+    for (const r of rows) L.push(`| ${r.name} | ${pick(r)!.map(sci).join(' | ')} |`);
+    L.push('');
+  };
+  lgTable('Per-layer L_G, rotations 90°/180°/270° (exact on the grid)', (r) => r.lgC4);
+  lgTable('Per-layer L_G, rotations 45°…315° (bilinear, valid-mask)', (r) => r.lgC8);
+  lgTable('Plain CNNs measured on R4-pooled features (max over contiguous groups of 4 channels, C4 rotations)',
+    (r) => r.lgC4PooledR4);
+  // L_G relative to the rotation-augmented CNN(s), on equal terms: a plain CNN's R4-pooled view when it has one
+  const augs = results.filter((r) => r.name.startsWith('cnn-aug'));
+  if (augs.length) {
+    const comparable = (r: ClassifierEvalResult) => r.lgC4PooledR4 ?? r.lgC4;
+    L.push('### L_G relative to CNN-aug (geometric mean over the 6 layers, C4 rotations; plain CNNs on R4-pooled features)', '');
+    L.push(`| model | ${augs.map((a) => `÷ ${a.name}`).join(' | ')} | per layer ÷ ${augs[0].name} |`);
+    L.push(`|---|${augs.map(() => '---:').join('|')}|---|`);
+    for (const r of results) {
+      const ratios = augs.map((a) => comparable(r).map((v, i) => v / comparable(a)[i]));
+      L.push(`| ${r.name} | ${ratios.map((x) => sci(geo(x))).join(' | ')} | ${ratios[0].map(sci).join(', ')} |`);
+    }
+    L.push('');
+  }
+  L.push(`![per-layer L_G](${plotBase}.png)`, '');
+  if (meta.notes) L.push(meta.notes.trim(), '');
+  if (meta.commands?.length) L.push('## Commands that regenerate this report', '', '```sh', ...meta.commands, '```', '');
+  return L.join('\n');
+}
+
+/** Write `report.md`, `results.json`, `lg.svg` and `lg.png` into `outDir`; returns the paths written. */
+export async function writeClassifierReport(
+  results: ClassifierEvalResult[],
+  outDir: string,
+  meta: ClassifierReportMeta = {},
+): Promise<string[]> {
+  if (!results.length) throw new Error('classifier report: no results');
+  const svg = equivariancePlotSvg(
+    results.map((r) => ({ tracker: r.name, errors: r.lgC4, layers: r.lgC4.map((_, i) => `conv${i + 1}`) })),
+    {},
+    'Rot-MNIST: equivariance error L_G per layer (C4 rotations)',
+  );
+  const written = await writePlot(svg, path.join(outDir, 'lg'));
+  const md = path.join(outDir, 'report.md');
+  await writeFileAtomic(md, renderClassifierReport(results, meta, 'lg'));
+  const json = path.join(outDir, 'results.json');
+  await writeFileAtomic(json, JSON.stringify({ results, commands: meta.commands ?? [] }, null, 2) + '\n');
+  return [md, json, ...written];
+}

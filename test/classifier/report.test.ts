@@ -1,0 +1,73 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { tf } from '../../tracker/tf.js';
+import { Classifier } from '../../tracker/classifier.js';
+import {
+  evaluateClassifier, renderClassifierReport, writeClassifierReport, type ClassifierEvalResult,
+} from '../../eval/classifier-report.js';
+import type { DigitSet } from '../../data/mnist.js';
+
+let dir: string;
+before(async () => {
+  await tf.setBackend('cpu');
+  dir = await mkdtemp(path.join(tmpdir(), 'rc-report-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function blobs(n: number): DigitSet {
+  const images = new Uint8Array(n * 784), labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 10;
+    for (let y = 6; y < 20; y++) for (let x = 4 + (i % 7); x < 12 + (i % 7); x++) images[i * 784 + y * 28 + x] = 200 + (i % 50);
+  }
+  return { images, labels, count: n, size: 28 };
+}
+
+test('evaluateClassifier: accuracy in [0, 1] over the requested count; GCNN L_G ~0; CNN gets the R4-pooled view', async () => {
+  const test = blobs(12);
+  const n0 = tf.memory().numTensors;
+  const g = new Classifier({ variant: 'gcnn-c4', widths: [4, 4, 4, 4, 4, 4], hidden: 8, seed: 1 });
+  const rg = await evaluateClassifier(g, 'g', test, { testCount: 10, lgCount: 3, c8: false, batch: 4 });
+  assert.equal(rg.testCount, 10);
+  assert.ok(rg.accuracy >= 0 && rg.accuracy <= 1 && Number.isInteger(rg.accuracy * 10));
+  rg.lgC4.forEach((v) => assert.ok(v < 1e-9, `gcnn L_G ${v}`));
+  assert.equal(rg.lgC8, undefined);
+  assert.equal(rg.lgC4PooledR4, undefined);
+  g.dispose();
+  const c = new Classifier({ variant: 'cnn', widths: [4, 4, 4, 4, 4, 4], hidden: 8, seed: 1 });
+  const rc = await evaluateClassifier(c, 'c', test, { testCount: 12, lgCount: 3 });
+  assert.equal(rc.lgC8!.length, 6);
+  assert.equal(rc.lgC4PooledR4!.length, 6);
+  rc.lgC4.slice(0, 5).forEach((v) => assert.ok(v > 1e-4));
+  // pooling can only remove differences that live inside a group, so the pooled view is not larger everywhere
+  assert.ok(rc.lgC4PooledR4!.some((v, i) => v < rc.lgC4[i]));
+  c.dispose();
+  assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+});
+
+const fake = (name: string, variant: string, lg: number, acc: number): ClassifierEvalResult => ({
+  name, variant, groups: variant === 'cnn' ? 'R1' : 'R4', channels: [4, 4, 4, 4, 4, 4], totalChannels: 24,
+  pooled: [1, 1, 1, 1, 1, 1], parameters: 1234, accuracy: acc, testCount: 100, lgC4: new Array(6).fill(lg), lgCount: 10,
+});
+
+test('report: table rows, L_G tables, ratio to CNN-aug, plot and commands are written', async () => {
+  const results = [fake('cnn', 'cnn', 1, 0.8), fake('cnn-aug', 'cnn', 0.5, 0.85), fake('ien-b1', 'ien', 5e-4, 0.9)];
+  const md = renderClassifierReport(results, { notes: 'NOTE-TEXT', commands: ['bash x.sh'] });
+  assert.match(md, /\| ien-b1 \| ien \| R4 \| 90\.00 \| 1,234 \|/);
+  assert.match(md, /\| ien-b1 \| 1\.0e-3 \|/); // 5e-4 / 0.5 = 1e-3 relative to CNN-aug
+  assert.match(md, /NOTE-TEXT/);
+  assert.match(md, /```sh\nbash x\.sh\n```/);
+  const written = await writeClassifierReport(results, dir, { commands: ['bash x.sh'] });
+  assert.deepEqual(written.map((f) => path.basename(f)).sort(), ['lg.png', 'lg.svg', 'report.md', 'results.json']);
+  const svg = await readFile(path.join(dir, 'lg.svg'), 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /ien-b1/);
+  const png = await readFile(path.join(dir, 'lg.png'));
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.equal(JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')).results.length, 3);
+});
