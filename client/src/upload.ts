@@ -1,0 +1,259 @@
+/**
+ * Upload page: upload a video → its first frame appears → drag a box on it → choose a model → start. Boxes stream in
+ * over socket.io while the video plays with the box of the displayed frame drawn over it (frame = currentTime × fps;
+ * playback waits when it gets ahead of the tracker). Progress, cancel, and downloads at the end.
+ */
+import type { JobEnd, JobFrame, JobInfo, JobProgress, UploadInfo, WireBox } from '../../server/protocol.js';
+import { $, ApiError, api, status } from './lib/api.js';
+import { boxDrawing, describeBox, paintBox } from './lib/boxes.js';
+import { loadModels } from './lib/models.js';
+import { connect, request } from './lib/socket.js';
+
+const form = $<HTMLFormElement>('upload-form');
+const fileInput = $<HTMLInputElement>('file');
+const uploadStatus = $('upload-status');
+const setup = $('setup');
+const info = $('video-info');
+const modelSelect = $<HTMLSelectElement>('model');
+const stage = $('stage');
+const preview = $<HTMLImageElement>('preview');
+const video = $<HTMLVideoElement>('video');
+const overlay = $<HTMLCanvasElement>('overlay');
+const boxText = $('box-text');
+const startBtn = $<HTMLButtonElement>('start');
+const cancelBtn = $<HTMLButtonElement>('cancel');
+const jobStatus = $('job-status');
+const progress = $<HTMLProgressElement>('progress');
+const progressText = $('progress-text');
+const downloads = $('downloads');
+
+const socket = connect();
+let upload: UploadInfo | null = null;
+let initBox: WireBox | null = null;
+let job: JobInfo | null = null;
+let boxes: (WireBox | undefined)[] = [];
+let scores: number[] = [];
+let tracked = 0;
+let finished: JobEnd | null = null;
+let stopDrawing: (() => void) | null = null;
+let waitingForTracker = false;
+let rendering = false;
+
+socket.on('connect_error', () => status(jobStatus, 'Lost the connection to the server; retrying…', 'error'));
+socket.on('connect', () => {
+  if (job && !finished) request(socket, 'job:subscribe', { jobId: job.jobId }).catch(() => undefined);
+});
+
+loadModels(modelSelect).catch((e) => status(uploadStatus, `Could not load the model list: ${(e as Error).message}`, 'error'));
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  void doUpload();
+});
+
+async function doUpload(): Promise<void> {
+  const file = fileInput.files?.[0];
+  if (!file) {
+    status(uploadStatus, 'Choose a video file first.', 'error');
+    return;
+  }
+  reset();
+  status(uploadStatus, `Uploading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`);
+  const body = new FormData();
+  body.append('video', file);
+  try {
+    upload = await api<UploadInfo>('/api/uploads', { method: 'POST', body });
+  } catch (err) {
+    status(uploadStatus, `Upload refused: ${(err as Error).message}`, 'error');
+    return;
+  }
+  status(uploadStatus, `Uploaded ${upload.name}.`, 'ok');
+  showSetup(upload);
+}
+
+function reset(): void {
+  upload = null;
+  initBox = null;
+  job = null;
+  boxes = [];
+  scores = [];
+  tracked = 0;
+  finished = null;
+  setup.hidden = true;
+  downloads.replaceChildren();
+  status(jobStatus, '');
+  progress.value = 0;
+  progressText.textContent = '';
+  $('progress-row').hidden = true;
+  video.pause();
+  video.removeAttribute('src');
+  video.load();
+}
+
+function showSetup(u: UploadInfo): void {
+  setup.hidden = false;
+  info.textContent = `${u.width}×${u.height} px · ${u.fps.toFixed(2)} fps · ${u.frames} frames · ${u.codec}` +
+    (u.playable ? '' : ' · this format cannot play in the browser: boxes are shown over the first frame, the annotated mp4 plays at the end');
+  overlay.width = u.width;
+  overlay.height = u.height;
+  stage.style.aspectRatio = `${u.width} / ${u.height}`;
+  preview.src = u.previewUrl;
+  preview.hidden = false;
+  video.hidden = true;
+  paintBox(overlay, null);
+  overlay.classList.add('drawing');
+  boxText.textContent = 'Drag on the picture to draw a box around the object to track.';
+  startBtn.disabled = true;
+  cancelBtn.disabled = true;
+  stopDrawing?.();
+  stopDrawing = boxDrawing(overlay, (b, final) => {
+    paintBox(overlay, b, '', !final);
+    if (final) {
+      initBox = b;
+      boxText.textContent = `Initial box: ${describeBox(b)}`;
+      startBtn.disabled = false;
+    }
+  });
+}
+
+startBtn.addEventListener('click', () => void startJob());
+cancelBtn.addEventListener('click', () => {
+  if (!job) return;
+  cancelBtn.disabled = true;
+  request(socket, 'job:cancel', { jobId: job.jobId }).catch((e) => status(jobStatus, `Cancel failed: ${(e as Error).message}`, 'error'));
+});
+
+async function startJob(): Promise<void> {
+  if (!upload || !initBox) return;
+  startBtn.disabled = true;
+  stopDrawing?.();
+  stopDrawing = null;
+  overlay.classList.remove('drawing');
+  boxes = [];
+  scores = [];
+  tracked = 0;
+  finished = null;
+  downloads.replaceChildren();
+  try {
+    job = await request(socket, 'job:start', { uploadId: upload.id, box: initBox, model: modelSelect.value || undefined });
+  } catch (e) {
+    status(jobStatus, `Could not start: ${(e as Error).message}`, 'error');
+    startBtn.disabled = false;
+    if (e instanceof ApiError && e.code === 'bad_box') showSetup(upload);
+    return;
+  }
+  cancelBtn.disabled = false;
+  $('progress-row').hidden = false;
+  status(jobStatus, job.state === 'queued' ? `Queued (position ${(job.queuePosition ?? 0) + 1}) with ${job.model}…` : `Tracking with ${job.model}…`);
+  progress.max = Math.max(1, upload.frames);
+  if (upload.playable) {
+    video.src = upload.videoUrl;
+    video.muted = true;
+    video.hidden = false;
+    preview.hidden = true;
+    video.currentTime = 0;
+  }
+  if (!rendering) {
+    rendering = true;
+    requestAnimationFrame(render);
+  }
+}
+
+socket.on('job:frame', (f: JobFrame) => {
+  if (!job || f.jobId !== job.jobId) return;
+  boxes[f.frame] = f.box;
+  scores[f.frame] = f.score;
+  tracked = Math.max(tracked, f.frame + 1);
+  $('tracker-fps').textContent = `${f.fps.toFixed(1)} fps`;
+  if (upload && upload.playable && video.paused && !video.ended && tracked >= 2 && !finished && !waitingForTracker && video.currentTime === 0) {
+    video.play().catch(() => undefined);
+  }
+});
+
+socket.on('job:progress', (p: JobProgress) => {
+  if (!job || p.jobId !== job.jobId) return;
+  progress.max = Math.max(1, p.total);
+  progress.value = p.done;
+  progressText.textContent = `${p.done} / ${p.total} frames (${Math.round((100 * p.done) / Math.max(1, p.total))} %)`;
+  if (p.state === 'running') status(jobStatus, `Tracking with ${job.model}…`);
+});
+
+socket.on('job:end', (e: JobEnd) => {
+  if (!job || e.jobId !== job.jobId) return;
+  finished = e;
+  cancelBtn.disabled = true;
+  startBtn.disabled = false;
+  if (e.state === 'done') {
+    progress.max = Math.max(1, e.frames);
+    progress.value = e.frames;
+    progressText.textContent = `${e.frames} / ${e.frames} frames (100 %)`;
+    status(jobStatus, `Done: ${e.frames} frames at ${e.fps.toFixed(1)} fps with ${job.model}.`, 'ok');
+    showDownloads(e);
+    if (upload && !upload.playable && e.results?.video) {
+      // The original cannot play here; the annotated mp4 (boxes burned in) can.
+      video.src = e.results.video;
+      video.hidden = false;
+      preview.hidden = true;
+      paintBox(overlay, null);
+      overlay.hidden = true;
+    }
+  } else if (e.state === 'cancelled') {
+    status(jobStatus, `Cancelled after ${e.frames} frames.`, 'info');
+  } else {
+    status(jobStatus, `Tracking failed: ${e.error?.message ?? 'unknown error'}`, 'error');
+  }
+  if (upload && e.state !== 'done') startBtn.disabled = false;
+});
+
+function showDownloads(e: JobEnd): void {
+  const r = e.results;
+  if (!r) return;
+  const link = (href: string, text: string) => {
+    const a = document.createElement('a');
+    a.href = href;
+    a.textContent = text;
+    a.setAttribute('download', '');
+    a.className = 'button';
+    return a;
+  };
+  const items: HTMLElement[] = [];
+  if (r.video) items.push(link(r.video, 'Annotated video (mp4)'));
+  items.push(link(r.otb, 'OTB boxes (txt, 1-based)'), link(r.json, 'All results (JSON)'));
+  if (r.annotateError) {
+    const p = document.createElement('p');
+    p.className = 'status';
+    p.dataset.kind = 'error';
+    p.textContent = r.annotateError;
+    items.push(p);
+  }
+  downloads.replaceChildren(...items);
+}
+
+/** Draw the box of the frame on screen; hold playback while the tracker is behind it. */
+function render(): void {
+  if (!upload || !job) return;
+  const fps = upload.fps > 0 ? upload.fps : 25;
+  let frame: number;
+  if (upload.playable && !video.hidden) {
+    frame = Math.min(upload.frames - 1, Math.floor(video.currentTime * fps + 1e-3));
+    const ahead = boxes[frame] === undefined && !finished;
+    if (ahead && !video.paused) {
+      video.pause();
+      waitingForTracker = true;
+    } else if (!ahead && waitingForTracker) {
+      waitingForTracker = false;
+      video.play().catch(() => undefined);
+    }
+  } else {
+    frame = tracked - 1;
+  }
+  let shown = frame;
+  while (shown >= 0 && boxes[shown] === undefined) shown--;
+  const box = shown >= 0 ? boxes[shown] ?? null : null;
+  if (!overlay.hidden) paintBox(overlay, box, box ? `#${shown + 1} ${scores[shown]?.toFixed(2) ?? ''}` : '');
+  stage.dataset.frame = String(shown);
+  stage.dataset.box = box ? JSON.stringify(box) : '';
+  $('playback').textContent = waitingForTracker ? 'waiting for the tracker…' : `frame ${shown + 1} of ${upload.frames}`;
+  if (!finished || !video.paused) requestAnimationFrame(render);
+  else setTimeout(() => requestAnimationFrame(render), 250);
+}

@@ -1,0 +1,147 @@
+/**
+ * Webcam page: the live camera view (getUserMedia); the user drags a box on it; frames are downscaled (longest side
+ * `SEND_SIDE`), JPEG-encoded and sent over socket.io one at a time — while a frame is in flight newer camera frames
+ * are simply not sent (dropped), so nothing queues. The server's box is drawn over the live view with fps and latency.
+ */
+import type { CamResult, WireBox } from '../../server/protocol.js';
+import { $, status } from './lib/api.js';
+import { boxDrawing, describeBox, paintBox } from './lib/boxes.js';
+import { loadModels } from './lib/models.js';
+import { connect, request } from './lib/socket.js';
+
+/** Longest side of the frames sent to the server, pixels. */
+const SEND_SIDE = 320;
+
+const startBtn = $<HTMLButtonElement>('start-camera');
+const resetBtn = $<HTMLButtonElement>('reset');
+const modelSelect = $<HTMLSelectElement>('model');
+const video = $<HTMLVideoElement>('camera');
+const overlay = $<HTMLCanvasElement>('overlay');
+const stage = $('stage');
+const camStatus = $('cam-status');
+const hint = $('hint');
+const fpsEl = $('fps');
+const latencyEl = $('latency');
+const serverLatencyEl = $('server-latency');
+const scoreEl = $('score');
+const droppedEl = $('dropped');
+
+const socket = connect();
+const grab = document.createElement('canvas');
+let pendingInit: WireBox | null = null; // in video pixels, sent with the next frame
+let tracking = false;
+let inFlight = false;
+let seq = 0;
+let dropped = 0;
+let lastBox: WireBox | null = null;
+const answers: number[] = [];
+
+loadModels(modelSelect).catch((e) => status(camStatus, `Could not load the model list: ${(e as Error).message}`, 'error'));
+socket.on('connect_error', () => status(camStatus, 'Lost the connection to the server; retrying…', 'error'));
+socket.on('disconnect', () => {
+  tracking = false;
+  inFlight = false;
+});
+
+startBtn.addEventListener('click', () => void startCamera());
+resetBtn.addEventListener('click', () => {
+  tracking = false;
+  pendingInit = null;
+  lastBox = null;
+  paintBox(overlay, null);
+  request(socket, 'cam:stop', {}).catch(() => undefined);
+  hint.textContent = 'Drag on the live view to draw a box around the object to track.';
+});
+modelSelect.addEventListener('change', () => {
+  tracking = false;
+  lastBox = null;
+  request(socket, 'cam:start', { model: modelSelect.value })
+    .then((r) => status(camStatus, `Model: ${r.model}. Draw a box to start tracking.`, 'ok'))
+    .catch((e) => status(camStatus, (e as Error).message, 'error'));
+});
+
+async function startCamera(): Promise<void> {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    status(camStatus, 'This browser gives no camera access here (getUserMedia needs https or localhost).', 'error');
+    return;
+  }
+  status(camStatus, 'Asking for the camera…');
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  } catch (e) {
+    status(camStatus, `No camera: ${(e as Error).name}: ${(e as Error).message}`, 'error');
+    return;
+  }
+  video.srcObject = stream;
+  await video.play().catch(() => undefined);
+  await new Promise<void>((r) => (video.videoWidth ? r() : video.addEventListener('loadedmetadata', () => r(), { once: true })));
+  overlay.width = video.videoWidth;
+  overlay.height = video.videoHeight;
+  stage.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+  const k = Math.min(1, SEND_SIDE / Math.max(video.videoWidth, video.videoHeight));
+  grab.width = Math.max(16, Math.round(video.videoWidth * k));
+  grab.height = Math.max(16, Math.round(video.videoHeight * k));
+  startBtn.disabled = true;
+  resetBtn.disabled = false;
+  overlay.classList.add('drawing');
+  status(camStatus, `Camera on: ${video.videoWidth}×${video.videoHeight}, sending ${grab.width}×${grab.height} JPEG frames.`, 'ok');
+  hint.textContent = 'Drag on the live view to draw a box around the object to track.';
+  boxDrawing(overlay, (b, final) => {
+    paintBox(overlay, b, '', !final);
+    if (final) {
+      pendingInit = b;
+      tracking = true;
+      hint.textContent = `Tracking from ${describeBox(b)}. Drag again to pick another object.`;
+    }
+  });
+  requestAnimationFrame(loop);
+}
+
+/** Each animation frame: send the current camera frame unless one is in flight (then it is dropped). */
+function loop(): void {
+  requestAnimationFrame(loop);
+  if (lastBox && !inFlight) paintBox(overlay, lastBox, scoreEl.textContent ?? '');
+  if (!tracking || video.readyState < 2) return;
+  if (inFlight) {
+    dropped++;
+    return;
+  }
+  void sendFrame();
+}
+
+async function sendFrame(): Promise<void> {
+  inFlight = true;
+  const t0 = performance.now();
+  try {
+    const ctx = grab.getContext('2d');
+    if (!ctx) throw new Error('no 2d canvas');
+    ctx.drawImage(video, 0, 0, grab.width, grab.height);
+    const blob = await new Promise<Blob | null>((r) => grab.toBlob(r, 'image/jpeg', 0.8));
+    if (!blob) throw new Error('JPEG encoding failed');
+    const image = await blob.arrayBuffer();
+    const k = grab.width / video.videoWidth;
+    const init = pendingInit ? { x: pendingInit.x * k, y: pendingInit.y * k, width: pendingInit.width * k, height: pendingInit.height * k } : undefined;
+    pendingInit = null;
+    const r: CamResult = await request(socket, 'cam:frame', {
+      seq: seq++, format: 'jpeg', width: grab.width, height: grab.height, image, ...(init ? { init } : {}),
+    }, 5000);
+    if (!tracking) return;
+    lastBox = { x: r.box.x / k, y: r.box.y / k, width: r.box.width / k, height: r.box.height / k };
+    const now = performance.now();
+    answers.push(now);
+    while (answers.length && now - answers[0] > 2000) answers.shift();
+    fpsEl.textContent = answers.length > 1 ? ((answers.length - 1) / ((now - answers[0]) / 1000)).toFixed(1) : '–';
+    latencyEl.textContent = `${Math.round(now - t0)} ms`;
+    serverLatencyEl.textContent = `${r.latencyMs.toFixed(0)} ms`;
+    scoreEl.textContent = r.score.toFixed(2);
+    droppedEl.textContent = String(dropped);
+    stage.dataset.box = JSON.stringify(lastBox);
+    stage.dataset.answers = String(seq);
+  } catch (e) {
+    status(camStatus, `Frame refused: ${(e as Error).message}`, 'error');
+    if ((e as { code?: string }).code === 'not_ready' || (e as { code?: string }).code === 'bad_box') tracking = false;
+  } finally {
+    inFlight = false;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `createApp(deps)`: the Express 5 app and the socket.io 4 server on one HTTP server, not listening. Security headers
+ * (helmet with a CSP for the page's own scripts), per-IP rate limits, JSON request logs, the API and page routes,
+ * JSON 404s and one final JSON error handler (no HTML, no stack traces). `close()` cancels jobs, closes sockets and
+ * the HTTP server, frees trackers and models.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server as HttpServer } from 'node:http';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import multer from 'multer';
+import { Server } from 'socket.io';
+import { tf } from '../tracker/tf.js';
+import { Classifiers } from './classifier.js';
+import { ClientBundles } from './client-bundle.js';
+import type { ServerConfig } from './config.js';
+import { AppError, toWireError } from './errors.js';
+import { EvalRunner } from './eval-jobs.js';
+import { EvalReports } from './eval-reports.js';
+import { JobQueue } from './jobs.js';
+import { createLogger, type Logger } from './log.js';
+import { ModelRegistry } from './models.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './protocol.js';
+import { TokenBuckets } from './rate-limit.js';
+import { jobRoutes } from './routes/jobs.js';
+import { miscRoutes } from './routes/misc.js';
+import { pageRoutes } from './routes/pages.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { attachSockets, jobRoom, type IoServer } from './sockets.js';
+import { UploadStore } from './uploads.js';
+
+/** What createApp needs. */
+export interface AppDeps {
+  config: ServerConfig;
+  /** Defaults to a JSON-lines logger at `config.logLevel`. */
+  log?: Logger;
+}
+
+/** The assembled server. */
+export interface AppHandle {
+  app: express.Express;
+  io: IoServer;
+  /** The HTTP server both are attached to (call `listen` on it). */
+  server: HttpServer;
+  jobs: JobQueue;
+  evals: EvalRunner;
+  uploads: UploadStore;
+  models: ModelRegistry;
+  bundles: ClientBundles;
+  /** Number of open webcam sessions. */
+  camSessions: () => number;
+  /** Cancel jobs, close sockets and the HTTP server, free models. Idempotent. */
+  close: () => Promise<void>;
+}
+
+/** Build the app (folders are created, models scanned; nothing listens yet). */
+export async function createApp(deps: AppDeps): Promise<AppHandle> {
+  const { config } = deps;
+  const log = deps.log ?? createLogger(config.logLevel);
+  const uploads = new UploadStore(path.resolve(config.uploadDir), config.retentionMinutes * 60_000, log);
+  await uploads.init();
+  const jobsDir = path.join(path.resolve(config.uploadDir), 'jobs');
+  await mkdir(jobsDir, { recursive: true });
+  const models = new ModelRegistry(path.resolve(config.modelDir));
+  await models.refresh();
+  const reports = new EvalReports(path.resolve(config.evalDir));
+  const classifiers = new Classifiers(path.resolve(config.modelDir));
+  const bundles = new ClientBundles();
+
+  const app = express();
+  const server = createServer(app);
+  const io: IoServer = new Server<ClientToServerEvents, ServerToClientEvents>(server, {
+    maxHttpBufferSize: config.maxMessageBytes,
+    serveClient: false,
+    pingTimeout: 20_000,
+  });
+
+  const jobs = new JobQueue(
+    jobsDir,
+    { concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, maxFrames: config.maxJobFrames, graceMs: config.jobGraceSeconds * 1000 },
+    uploads,
+    models,
+    {
+      frame: (id, f) => io.to(jobRoom(id)).emit('job:frame', f),
+      progress: (id, p) => io.to(jobRoom(id)).emit('job:progress', p),
+      end: (id, e) => io.to(jobRoom(id)).emit('job:end', e),
+    },
+    log,
+  );
+  const evals = new EvalRunner(
+    path.resolve(config.datasetRoot), path.resolve(config.evalDir), path.resolve(config.modelDir), config.backend, models,
+    { progress: (p) => io.emit('eval:progress', p), end: (e) => io.emit('eval:end', e) },
+    log,
+  );
+  const sockets = attachSockets(io, {
+    jobs, evals, models, log, rate: { perSec: config.socketRatePerSec, burst: config.socketBurst }, maxCamFrameBytes: config.maxCamFrameBytes,
+  });
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'blob:', 'data:'],
+          'media-src': ["'self'", 'blob:', 'mediastream:'],
+          'connect-src': ["'self'"],
+          'upgrade-insecure-requests': null,
+        },
+      },
+      // The server is usually reached over plain http on a LAN or loopback.
+      strictTransportSecurity: false,
+    }),
+  );
+  const httpBuckets = new TokenBuckets(config.httpRatePerSec, config.httpBurst);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const t0 = performance.now();
+    res.on('finish', () => {
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+      log[level]('http', { method: req.method, path: req.originalUrl.split('?')[0].slice(0, 200), status: res.statusCode, ms: Math.round(performance.now() - t0), ip: req.ip });
+    });
+    // Pages, scripts and styles are not rate limited: a page load is several requests at once.
+    if (req.path.startsWith('/api/') && !httpBuckets.take(req.ip ?? 'unknown')) {
+      next(new AppError('rate_limited', `too many requests: at most ${config.httpRatePerSec}/s (burst ${config.httpBurst})`, 429));
+      return;
+    }
+    next();
+  });
+  app.use(express.json({ limit: '64kb' }));
+  app.use(pageRoutes(bundles));
+  app.use(uploadRoutes(uploads, config.maxUploadMb * 1024 * 1024));
+  app.use(jobRoutes(jobs));
+  app.use(
+    miscRoutes(models, reports, classifiers, evals, {
+      backend: () => tf.getBackend() ?? 'none',
+      activeJobs: () => jobs.active,
+      uploads: () => uploads.size,
+      camSessions: sockets.sessions,
+      tensors: () => tf.memory().numTensors,
+    }),
+  );
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new AppError('not_found', `no route ${req.method} ${req.path.slice(0, 200)}`, 404));
+  });
+  // The one final error handler: every error becomes a JSON body `{ok: false, error: {code, message}}`.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let e = err;
+    if (err instanceof multer.MulterError) {
+      e = err.code === 'LIMIT_FILE_SIZE'
+        ? new AppError('too_large', `the file is larger than the limit of ${config.maxUploadMb} MB`, 413)
+        : new AppError('bad_request', `upload refused: ${err.message}${err.field ? ` (field "${err.field}")` : ''}; send one file in the field "video"`, 400);
+    } else if ((err as { type?: string })?.type === 'entity.too.large') {
+      e = new AppError('too_large', 'request body too large', 413);
+    } else if ((err as { type?: string })?.type === 'entity.parse.failed') {
+      e = new AppError('invalid_payload', 'request body is not valid JSON', 400);
+    } else if (!(err instanceof AppError) && ((err as { status?: number })?.status === 404 || (err as { code?: string })?.code === 'ENOENT')) {
+      e = new AppError('not_found', 'file not found', 404);
+    }
+    const w = toWireError(e);
+    if (!w.expected) log.error('http.error', { method: req.method, path: req.path.slice(0, 200), error: String((err as Error)?.stack ?? err) });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(w.status).json({ ok: false, error: w.error });
+  });
+
+  const retention = setInterval(() => {
+    const ms = config.retentionMinutes * 60_000;
+    uploads.expire().catch((e) => log.warn('retention.error', { error: String(e) }));
+    jobs.expire(ms).catch((e) => log.warn('retention.error', { error: String(e) }));
+  }, Math.min(60_000, Math.max(1000, (config.retentionMinutes * 60_000) / 4)));
+  retention.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(retention);
+      await jobs.close();
+      await evals.close();
+      sockets.closeAll();
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+      });
+      server.closeAllConnections?.();
+      await models.dispose();
+      await classifiers.dispose();
+      log.info('server.closed', {});
+    })();
+    return closing;
+  };
+
+  return { app, io, server, jobs, evals, uploads, models, bundles, camSessions: sockets.sessions, close };
+}

@@ -1,0 +1,139 @@
+/**
+ * Server configuration: one zod schema with defaults, read from flags (`--port 8080`, `--port=8080`) over environment
+ * variables (`PORT`, `ROT_TRACK_*`) over defaults. Parsed once at start and passed explicitly.
+ */
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root (server/..). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The configuration schema; every field has a default. */
+export const ServerConfig = z
+  .object({
+    port: int(0, 65535).default(3000),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Where uploads and job outputs live (created at start). */
+    uploadDir: z.string().min(1).default(path.join(tmpdir(), 'rot-track-uploads')),
+    /** Uploads and their results are deleted this many minutes after their last use. */
+    retentionMinutes: z.coerce.number().positive().default(60),
+    /** Largest upload in megabytes. */
+    maxUploadMb: z.coerce.number().positive().default(200),
+    /** Tracking jobs that run at once (at most the number of cores). */
+    jobConcurrency: int(1, 256).default(1),
+    /** Jobs that may wait in the queue. */
+    maxQueuedJobs: int(0, 1000).default(8),
+    /** Longest video accepted for tracking, in frames. */
+    maxJobFrames: int(1, 1_000_000).default(20_000),
+    /** A job whose client went away is cancelled after this many seconds without a subscriber. */
+    jobGraceSeconds: z.coerce.number().nonnegative().default(30),
+    /** Trained models: `<modelDir>/<name>/model.json`. */
+    modelDir: z.string().min(1).default(path.join(ROOT, 'tracker', 'models')),
+    /** Evaluation reports: `<evalDir>/<run>/report.md` + plots. */
+    evalDir: z.string().min(1).default(path.join(ROOT, 'eval', 'runs')),
+    /** The OTB-layout dataset evaluations run on (set by the server's operator; clients only pick sequences). */
+    datasetRoot: z.string().min(1).default(path.resolve(ROOT, '..', 'shared', 'data', 'otb-mini')),
+    /** tfjs backend request for initBackend ('auto', 'wasm', 'cpu', 'tensorflow', …). */
+    backend: z.string().min(1).default('auto'),
+    /** Largest socket.io message, bytes. */
+    maxMessageBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** Largest webcam frame payload (`image` bytes). */
+    maxCamFrameBytes: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
+    /** HTTP requests per client IP: sustained rate per second and burst. */
+    httpRatePerSec: z.coerce.number().positive().default(20),
+    httpBurst: int(1, 100_000).default(60),
+    /** Socket events per socket: sustained rate per second and burst. */
+    socketRatePerSec: z.coerce.number().positive().default(60),
+    socketBurst: int(1, 100_000).default(60),
+    /** Log level: 'info' logs requests and events, 'warn' only problems, 'silent' nothing. */
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .strict()
+  .refine((c) => c.maxCamFrameBytes < c.maxMessageBytes, {
+    message: 'maxCamFrameBytes must be smaller than maxMessageBytes',
+    path: ['maxCamFrameBytes'],
+  });
+
+export type ServerConfig = z.infer<typeof ServerConfig>;
+export type ServerConfigInput = z.input<typeof ServerConfig>;
+
+/** Environment variable of each option (flags use the option name in kebab case: `--upload-dir`). */
+const ENV: Record<string, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  uploadDir: 'ROT_TRACK_UPLOAD_DIR',
+  retentionMinutes: 'ROT_TRACK_RETENTION_MINUTES',
+  maxUploadMb: 'ROT_TRACK_MAX_UPLOAD_MB',
+  jobConcurrency: 'ROT_TRACK_JOB_CONCURRENCY',
+  maxQueuedJobs: 'ROT_TRACK_MAX_QUEUED_JOBS',
+  maxJobFrames: 'ROT_TRACK_MAX_JOB_FRAMES',
+  jobGraceSeconds: 'ROT_TRACK_JOB_GRACE_SECONDS',
+  modelDir: 'ROT_TRACK_MODEL_DIR',
+  evalDir: 'ROT_TRACK_EVAL_DIR',
+  datasetRoot: 'ROT_TRACK_DATASET_ROOT',
+  backend: 'ROT_TRACK_BACKEND',
+  maxMessageBytes: 'ROT_TRACK_MAX_MESSAGE_BYTES',
+  maxCamFrameBytes: 'ROT_TRACK_MAX_CAM_FRAME_BYTES',
+  httpRatePerSec: 'ROT_TRACK_HTTP_RATE',
+  httpBurst: 'ROT_TRACK_HTTP_BURST',
+  socketRatePerSec: 'ROT_TRACK_SOCKET_RATE',
+  socketBurst: 'ROT_TRACK_SOCKET_BURST',
+  logLevel: 'ROT_TRACK_LOG_LEVEL',
+};
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Error for a bad flag or setting; the message names it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Configuration from `argv` flags over `env` over defaults. Unknown flags, missing values and invalid values throw
+ * ConfigError naming the flag or variable. `jobConcurrency` is capped at the number of cores.
+ */
+export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const raw: Record<string, string> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const byFlag = new Map(Object.keys(ENV).map((k) => [kebab(k), k]));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument "${a}" (flags look like --port 3000)`);
+    const eq = a.indexOf('=');
+    const flag = a.slice(2, eq === -1 ? undefined : eq);
+    const key = byFlag.get(flag);
+    if (!key) throw new ConfigError(`unknown flag --${flag}; known: ${[...byFlag.keys()].map((f) => `--${f}`).join(', ')}`);
+    let value: string | undefined;
+    if (eq !== -1) value = a.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new ConfigError(`flag --${flag} needs a value`);
+      i++;
+    }
+    raw[key] = value;
+  }
+  return parseConfig(raw);
+}
+
+/** Validate a configuration object (tests pass one directly); throws ConfigError naming the first bad field. */
+export function parseConfig(input: Record<string, unknown>): ServerConfig {
+  const r = ServerConfig.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const key = String(i.path[0] ?? '');
+    const where = key in ENV ? `--${kebab(key)} / ${ENV[key]}` : key || '(config)';
+    throw new ConfigError(`invalid setting ${where}: ${i.message}`);
+  }
+  const cores = Math.max(1, availableParallelism());
+  return { ...r.data, jobConcurrency: Math.min(r.data.jobConcurrency, cores) };
+}

@@ -1,0 +1,37 @@
+/**
+ * `GET /api/jobs/:id` (state) and `GET /api/jobs/:id/:file` (downloads of a finished job: annotated.mp4, boxes.txt,
+ * result.json; any other name is a 404, never a path).
+ */
+import path from 'node:path';
+import { Router } from 'express';
+import { AppError } from '../errors.js';
+import { RESULT_FILES, type JobQueue } from '../jobs.js';
+import { idParam } from './uploads.js';
+
+const MIME: Record<string, string> = { 'annotated.mp4': 'video/mp4', 'boxes.txt': 'text/plain; charset=utf-8', 'result.json': 'application/json' };
+
+/** The job routes. */
+export function jobRoutes(jobs: JobQueue): Router {
+  const r = Router();
+  r.get('/api/jobs/:id', (req, res) => {
+    const job = jobs.get(idParam(req.params.id, 'job id'));
+    res.json({ ok: true, data: { ...jobs.info(job), done: job.done, results: job.results, error: job.error } });
+  });
+  r.get('/api/jobs/:id/:file', (req, res, next) => {
+    const job = jobs.get(idParam(req.params.id, 'job id'));
+    const file = String(req.params.file);
+    if (!(Object.values(RESULT_FILES) as string[]).includes(file)) {
+      throw new AppError('not_found', `no result file "${file.slice(0, 60)}"; files: ${Object.values(RESULT_FILES).join(', ')}`, 404);
+    }
+    if (job.state !== 'done' || !job.results) {
+      throw new AppError('not_ready', `job ${job.id} is ${job.state}; results exist once it is done`, 409);
+    }
+    if (file === RESULT_FILES.video && !job.results.video) {
+      throw new AppError('not_found', job.results.annotateError ?? 'no annotated video for this job', 404);
+    }
+    const stem = job.upload.name.replace(/\.[^.]*$/, '').replace(/[^\w.-]/g, '_') || 'video';
+    res.type(MIME[file]).attachment(`${stem}-${job.model}-${file}`);
+    res.sendFile(path.join(job.dir, file), { dotfiles: 'deny' }, (e) => e && next(e));
+  });
+  return r;
+}

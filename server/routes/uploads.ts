@@ -1,0 +1,64 @@
+/**
+ * `POST /api/uploads` (multipart field `video`, size-limited, sniffed by probing), `GET /api/uploads/:id`,
+ * `GET /api/uploads/:id/preview.jpg` and `GET /api/uploads/:id/video` (range requests supported).
+ */
+import { Router } from 'express';
+import multer from 'multer';
+import { AppError } from '../errors.js';
+import { IdSchema } from '../protocol.js';
+import type { UploadStore } from '../uploads.js';
+
+/** Parse an id path parameter; anything else (`..`, slashes, dots) is a 400. */
+export function idParam(v: unknown, what = 'id'): string {
+  const r = IdSchema.safeParse(v);
+  if (!r.success) throw new AppError('bad_request', `invalid ${what}: ${r.error.issues[0].message}`, 400);
+  return r.data;
+}
+
+/** The upload routes. `maxBytes` is the largest accepted file. */
+export function uploadRoutes(store: UploadStore, maxBytes: number): Router {
+  const r = Router();
+  const upload = multer({
+    dest: store.incomingDir,
+    limits: { fileSize: Math.floor(maxBytes), files: 1, fields: 8, parts: 10, fieldSize: 4096 },
+  }).single('video');
+
+  r.post('/api/uploads', (req, res, next) => {
+    const type = req.headers['content-type'] ?? '';
+    if (!type.startsWith('multipart/form-data')) {
+      next(new AppError('bad_request', 'send the video as multipart/form-data in the field "video"', 400));
+      return;
+    }
+    upload(req, res, (err: unknown) => {
+      if (err) {
+        next(err);
+        return;
+      }
+      const file = req.file;
+      if (!file) {
+        next(new AppError('bad_request', 'no file in the multipart field "video"', 400));
+        return;
+      }
+      const name = String(file.originalname ?? 'upload').replace(/[^\w .()-]/g, '_').slice(0, 120) || 'upload';
+      store
+        .accept(file.path, name, file.size)
+        .then((u) => res.status(201).json({ ok: true, data: store.describe(u) }))
+        .catch(next);
+    });
+  });
+
+  r.get('/api/uploads/:id', (req, res) => {
+    res.json({ ok: true, data: store.describe(store.get(idParam(req.params.id, 'upload id'))) });
+  });
+
+  r.get('/api/uploads/:id/preview.jpg', (req, res, next) => {
+    const u = store.get(idParam(req.params.id, 'upload id'));
+    res.type('image/jpeg').sendFile(u.previewPath, { dotfiles: 'deny' }, (e) => e && next(e));
+  });
+
+  r.get('/api/uploads/:id/video', (req, res, next) => {
+    const u = store.get(idParam(req.params.id, 'upload id'));
+    res.type(store.mimeOf(u)).sendFile(u.videoPath, { dotfiles: 'deny' }, (e) => e && next(e));
+  });
+  return r;
+}

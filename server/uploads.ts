@@ -1,0 +1,167 @@
+/**
+ * Uploaded videos: accepted files are probed with ffprobe (the content decides, never the name), get a first-frame
+ * JPEG preview, and live in `<uploadDir>/<id>/` until `retentionMinutes` after their last use.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { AppError } from './errors.js';
+import type { Logger } from './log.js';
+import type { UploadInfo } from './protocol.js';
+import { decodeVideo, probeVideo, type VideoInfo } from './video.js';
+
+/** A new random id (url-safe, 22 characters). */
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** A stored upload. `busy` counts jobs using it (retention never deletes a busy upload). */
+export interface Upload {
+  id: string;
+  name: string;
+  bytes: number;
+  dir: string;
+  videoPath: string;
+  previewPath: string;
+  info: VideoInfo;
+  playable: boolean;
+  lastUsed: number;
+  busy: number;
+}
+
+const BROWSER_CODECS = new Set(['h264', 'vp8', 'vp9', 'av1']);
+
+/** Container format → file extension and MIME type used to serve the original back to the browser. */
+function containerOf(info: VideoInfo): { ext: string; mime: string } {
+  if (info.format.includes('mp4') || info.format.includes('mov')) return { ext: 'mp4', mime: 'video/mp4' };
+  if (info.format.includes('webm') || info.format.includes('matroska')) return { ext: 'webm', mime: 'video/webm' };
+  return { ext: 'bin', mime: 'application/octet-stream' };
+}
+
+/** The store of uploads: accept, look up, touch, expire. */
+export class UploadStore {
+  private readonly uploads = new Map<string, Upload>();
+
+  constructor(
+    readonly root: string,
+    private readonly retentionMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Folder multer writes incoming files to. */
+  get incomingDir(): string {
+    return path.join(this.root, 'incoming');
+  }
+
+  /** Create the folders. */
+  async init(): Promise<void> {
+    await mkdir(this.incomingDir, { recursive: true });
+  }
+
+  /**
+   * Take a file multer wrote at `tmpPath`: probe it, reject what is not a decodable video (AppError `not_video`, 415),
+   * move it into its own folder, write the preview. The temporary file is gone afterwards either way.
+   */
+  async accept(tmpPath: string, originalName: string, bytes: number): Promise<Upload> {
+    let info: VideoInfo;
+    try {
+      info = await probeVideo(tmpPath);
+    } catch (e) {
+      await rm(tmpPath, { force: true });
+      throw new AppError('not_video', `"${originalName}" is not a video ffmpeg can read: ${lastLine((e as Error).message)}`, 415);
+    }
+    if (info.frames < 1 || info.width < 1 || info.height < 1) {
+      await rm(tmpPath, { force: true });
+      throw new AppError('not_video', `"${originalName}" has no video frames`, 415);
+    }
+    const id = newId();
+    const dir = path.join(this.root, id);
+    const { ext } = containerOf(info);
+    const videoPath = path.join(dir, `source.${ext}`);
+    const previewPath = path.join(dir, 'preview.jpg');
+    await mkdir(dir, { recursive: true });
+    try {
+      await rename(tmpPath, videoPath);
+      const first = await firstFrame(videoPath, info, originalName);
+      const jpeg = await sharp(first.data, { raw: { width: first.width, height: first.height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer();
+      await writeFile(previewPath, jpeg);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      await rm(tmpPath, { force: true });
+      throw e;
+    }
+    const playable = BROWSER_CODECS.has(info.codec) && containerOf(info).ext !== 'bin';
+    const upload: Upload = { id, name: originalName, bytes, dir, videoPath, previewPath, info, playable, lastUsed: Date.now(), busy: 0 };
+    this.uploads.set(id, upload);
+    this.log.info('upload.accepted', { id, name: originalName, bytes, width: info.width, height: info.height, frames: info.frames, codec: info.codec });
+    return upload;
+  }
+
+  /** The upload `id`, marked as used now; AppError `not_found` (404) if absent or expired. */
+  get(id: string): Upload {
+    const u = this.uploads.get(id);
+    if (!u) throw new AppError('not_found', `no upload with id "${id}" (it may have expired)`, 404);
+    u.lastUsed = Date.now();
+    return u;
+  }
+
+  /** MIME type of the stored original. */
+  mimeOf(u: Upload): string {
+    return containerOf(u.info).mime;
+  }
+
+  /** Public description of an upload. */
+  describe(u: Upload): UploadInfo {
+    const { info } = u;
+    return {
+      id: u.id,
+      name: u.name,
+      bytes: u.bytes,
+      width: info.width,
+      height: info.height,
+      fps: info.fps,
+      frames: info.frames,
+      duration: Number.isFinite(info.duration) ? info.duration : 0,
+      codec: info.codec,
+      playable: u.playable,
+      previewUrl: `/api/uploads/${u.id}/preview.jpg`,
+      videoUrl: `/api/uploads/${u.id}/video`,
+    };
+  }
+
+  /** Delete uploads unused for longer than the retention time (never one a job is using). Returns how many. */
+  async expire(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const u of [...this.uploads.values()]) {
+      if (u.busy > 0 || now - u.lastUsed < this.retentionMs) continue;
+      this.uploads.delete(u.id);
+      await rm(u.dir, { recursive: true, force: true });
+      this.log.info('upload.expired', { id: u.id });
+      n++;
+    }
+    return n;
+  }
+
+  /** Number of stored uploads. */
+  get size(): number {
+    return this.uploads.size;
+  }
+}
+
+/** Decode the first frame; a file ffprobe accepts but ffmpeg cannot decode is `not_video` too. */
+async function firstFrame(file: string, info: VideoInfo, name: string) {
+  try {
+    for await (const f of decodeVideo(file, { maxFrames: 1, info })) return f;
+  } catch (e) {
+    throw new AppError('not_video', `"${name}" cannot be decoded: ${lastLine((e as Error).message)}`, 415);
+  }
+  throw new AppError('not_video', `"${name}" has no decodable frame`, 415);
+}
+
+/** The last non-empty line of an ffmpeg message (the actual error), without the temp path. */
+function lastLine(msg: string): string {
+  const lines = msg.split('\n').map((l) => l.trim()).filter(Boolean);
+  const l = lines[lines.length - 1] ?? msg;
+  return l.replace(/\/[^\s:]*incoming\/[A-Za-z0-9_-]+/g, '<upload>').slice(0, 300);
+}
