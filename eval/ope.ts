@@ -60,6 +60,7 @@ interface Job {
 export async function runOpe(o: OpeOptions): Promise<OpeResult> {
   const dataset = openDataset(o.dataset);
   const sequences = dataset.names();
+  await tf.ready(); // tracker names are resolved by loading the models in this thread
   // Resolve tracker names now: unknown names and bad model files fail before any work starts.
   const trackerNames: string[] = [];
   for (const t of o.trackers) {

@@ -13,6 +13,7 @@ import { evaluateResultFiles } from '../results.js';
 import { writeReport, type TrackerMeta } from '../report.js';
 import type { TrackerEvaluation } from '../metrics.js';
 import { loadTracker } from '../../tracker/node/load-tracker.js';
+import { initBackend, type BackendRequest } from '../../tracker/node/backend.js';
 
 const USAGE = `Usage: npm run eval -- --trackers <names|paths> (--otb <root> | --got10k <root> [--split val]) --out <dir> [options]
 
@@ -97,6 +98,8 @@ async function main(): Promise<void> {
     return v;
   });
   const trackers = a.trackers.split(',').map((s) => s.trim()).filter(Boolean);
+  // this thread only loads models to read their sizes; the workers track (each picks the same backend)
+  await initBackend({ backend: a.backend as BackendRequest }).catch((e: Error) => fail(e.message, 1));
   const meta: Record<string, TrackerMeta> = {};
   for (const t of trackers) {
     const loaded = await loadTracker(t).catch((e: Error) => fail(e.message, 1));
