@@ -7,6 +7,10 @@ import path from 'node:path';
 import { tf } from '../../tracker/tf.js';
 import { writeSyntheticDataset } from '../../data/synthetic.js';
 import { runOpe } from '../../eval/ope.js';
+import { SiamFCNet } from '../../tracker/siamfc.js';
+import { Backbone } from '../../tracker/backbones.js';
+import { alexnetSpec } from '../../tracker/backbone-spec.js';
+import { saveModel } from '../../tracker/node/model-files.js';
 
 const CLI = path.resolve('eval/cli/eval.ts');
 let dir = '';
@@ -99,4 +103,16 @@ test('bad input: unknown tracker, missing weights, missing dataset, empty datase
   assert.equal(flag.status, 2);
   assert.match(flag.stderr, /frobnicate/);
   assert.equal(existsSync(path.join(dir, 'x', 'results')), false);
+});
+
+test('a model given by path (with weights) runs through the CLI and its results land under the folder name', async () => {
+  const model = path.join(dir, 'my-model');
+  const net = new SiamFCNet(new Backbone(alexnetSpec({ widthMultiplier: 0.0625, exemplarSize: 63, instanceSize: 127 })));
+  await saveModel(model, net, { variant: 'siamfc' });
+  net.dispose();
+  const out = path.join(dir, 'm');
+  const r = cli(['--trackers', model, '--otb', root, '--sequences', 'Synthetic_0001', '--out', out, '--workers', '0', '--backend', 'cpu', '--no-png']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /OTB2015\tmy-model\tsuccess AUC \d\.\d{3}/);
+  assert.ok(existsSync(path.join(out, 'results', 'OTB2015', 'my-model', 'Synthetic_0001.txt')));
 });
