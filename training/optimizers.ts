@@ -7,6 +7,7 @@
 import { tf } from '../tracker/tf.js';
 import type { Tensor, Variable } from '../tracker/tf.js';
 import type { OptimizerConfig } from './config.js';
+import { ownVariable } from '../tracker/batchnorm.js';
 
 /** An optimiser over a fixed, ordered list of variables. */
 export interface Optimizer {
@@ -20,7 +21,8 @@ export interface Optimizer {
 }
 
 function zerosLike(vars: readonly Variable[]): Variable[] {
-  return vars.map((v) => tf.variable(tf.zerosLike(v), false));
+  // tf.variable keeps a reference to the initial tensor's data: release the temporary so nothing leaks
+  return vars.map((v) => ownVariable(tf.zerosLike(v), false));
 }
 
 function restore(slot: Variable[], prefix: string, tensors: Record<string, Tensor>, where: string): void {
@@ -81,7 +83,7 @@ export class Adam implements Optimizer {
   ) {
     this.m = zerosLike(vars);
     this.v = zerosLike(vars);
-    this.t = tf.variable(tf.scalar(0), false);
+    this.t = ownVariable(tf.scalar(0), false);
   }
 
   apply(grads: readonly Tensor[], lr: number): void {
