@@ -14,6 +14,7 @@ import { writeReport, type TrackerMeta } from '../report.js';
 import type { TrackerEvaluation } from '../metrics.js';
 import { loadTracker } from '../../tracker/node/load-tracker.js';
 import { initBackend, type BackendRequest } from '../../tracker/node/backend.js';
+import { channelsPercent, trackerEquivariance } from '../tracker-equivariance.js';
 
 const USAGE = `Usage: npm run eval -- --trackers <names|paths> (--otb <root> | --got10k <root> [--split val]) --out <dir> [options]
 
@@ -101,9 +102,24 @@ async function main(): Promise<void> {
   // this thread only loads models to read their sizes; the workers track (each picks the same backend)
   await initBackend({ backend: a.backend as BackendRequest }).catch((e: Error) => fail(e.message, 1));
   const meta: Record<string, TrackerMeta> = {};
+  // Sizes, channel share and the per-layer equivariance error L_G of every grouped backbone, on first-frame exemplar
+  // crops of the (unrotated) evaluation sequences.
+  const lgRef = DatasetRef.parse({ layout: a.otb ? 'otb' : 'got10k', root: a.otb ?? a.got10k, split: a.split,
+    sequences: a.sequences?.split(',').map((s) => s.trim()) });
+  let lgData: ReturnType<typeof openDataset>;
+  try {
+    lgData = openDataset(lgRef);
+  } catch (e) {
+    fail((e as Error).message, 1);
+  }
   for (const t of trackers) {
     const loaded = await loadTracker(t).catch((e: Error) => fail(e.message, 1));
-    meta[loaded.name] = { params: loaded.net.backbone.parameterCount() };
+    const lg = await trackerEquivariance(loaded.net.backbone, lgData);
+    meta[loaded.name] = {
+      params: loaded.net.backbone.parameterCount(),
+      channelsPercent: channelsPercent(loaded.net.backbone),
+      ...(lg ? { equivarianceError: lg.perLayer, layerNames: lg.layerNames } : {}),
+    };
     loaded.dispose();
   }
   const robustness = new Map<string, { delta: number; successAuc: number }[]>();
