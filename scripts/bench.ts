@@ -14,6 +14,9 @@ import { Backbone } from '../tracker/backbones.js';
 import { alexnetSpec, pooledPixelsSpec, outputSize, scaledWidth, type BackboneSpec } from '../tracker/backbone-spec.js';
 import { SiamFCNet, SiamFCTracker } from '../tracker/siamfc.js';
 import type { RawFrame } from '../tracker/tracker.js';
+import { registerWasmTrainingKernels } from '../tracker/backend.js';
+import { loadTfjsNode } from '../tracker/node/backend.js';
+import { registerNativeBackend } from '../tracker/node/native-backend.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -91,6 +94,12 @@ interface Row {
   matMulGflops: number;
 }
 
+// make every backend this install can offer visible to findBackendFactory (tfjs-node, the native add-on)
+registerWasmTrainingKernels();
+const tfjsNode = await loadTfjsNode();
+if (!tfjsNode.ok) console.log(`[bench] tensorflow: ${tfjsNode.reason}`);
+const native = registerNativeBackend();
+if (!native.ok) console.log(`[bench] native-cpu: ${native.reason}`);
 const candidates = args.backends ? args.backends.split(',') : ['tensorflow', 'native-cpu', 'wasm', 'cpu'];
 const models: { name: string; spec: BackboneSpec; slow: boolean }[] = [
   { name: 'alexnet x1.0', spec: alexnetSpec(), slow: true },
