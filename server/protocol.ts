@@ -274,6 +274,48 @@ export const ClassifySchema = z
   .object({ pixels: z.array(z.number().int().min(0).max(255)).length(28 * 28) })
   .strict();
 
+/** Conv blocks of the classifier whose group-pooled feature maps can be asked for (1-based). */
+export const FEATURE_LAYERS = 6;
+/** At most this many channels of a layer are sent per classifier. */
+export const MAX_FEATURE_MAPS = 8;
+
+/**
+ * `POST /api/classify/features` body: the same 28×28 digit and the conv block (1..6, default 2) whose group-pooled
+ * maps (after BN + ELU) to return.
+ */
+export const ClassifyFeaturesSchema = z
+  .object({
+    pixels: z.array(z.number().int().min(0).max(255)).length(28 * 28),
+    layer: z
+      .number({ invalid_type_error: `layer must be an integer from 1 to ${FEATURE_LAYERS}` })
+      .int(`layer must be an integer from 1 to ${FEATURE_LAYERS}`)
+      .min(1, `layer must be an integer from 1 to ${FEATURE_LAYERS}`)
+      .max(FEATURE_LAYERS, `layer must be an integer from 1 to ${FEATURE_LAYERS}`)
+      .default(2),
+  })
+  .strict();
+export type ClassifyFeatures = z.infer<typeof ClassifyFeaturesSchema>;
+
+/** One classifier's group-pooled feature maps of the requested layer. */
+export interface FeatureMapsResult {
+  model: string;
+  variant: string;
+  /** Pooled channels of the layer in total (only the first `maps.length` are sent). */
+  channels: number;
+  /** Size of each map in pixels. */
+  width: number;
+  height: number;
+  /** The first up to 8 channels as 8-bit grey PNGs, base64 (no `data:` prefix). */
+  maps: string[];
+}
+
+/** `POST /api/classify/features` answer. Channel c of every result shares one grey scale: black = `ranges[c][0]`, white = `ranges[c][1]`. */
+export interface ClassifyFeaturesAnswer {
+  layer: number;
+  ranges: [number, number][];
+  results: FeatureMapsResult[];
+}
+
 /** An evaluation report folder the server found. */
 export interface EvalReportInfo {
   name: string;

@@ -1,8 +1,10 @@
 /**
  * Classifier page: draw a digit on a 28×28 canvas (shown enlarged), rotate it with a slider, send it to the server
- * and show the class scores. While the server has no classifier it says what is missing.
+ * and show the class scores. Below, the group-pooled feature maps of a chosen conv block of every classifier, refreshed
+ * (debounced) while drawing and rotating, so the IEN's maps can be seen turning with the digit. While the server has no
+ * classifier it says what is missing.
  */
-import type { ClassifyResult } from '../../server/protocol.js';
+import type { ClassifyFeaturesAnswer, ClassifyResult, FeatureMapsResult } from '../../server/protocol.js';
 import { $, api, status } from './lib/api.js';
 
 const pad = $<HTMLCanvasElement>('pad');
@@ -12,6 +14,9 @@ const clearBtn = $<HTMLButtonElement>('clear');
 const classifyBtn = $<HTMLButtonElement>('classify');
 const msg = $('cls-status');
 const scores = $('scores');
+const layerSel = $<HTMLSelectElement>('layer');
+const mapsEl = $('maps');
+const mapsMsg = $('maps-status');
 
 /** The drawing at full resolution (unrotated); the pad shows it rotated. */
 const ink = document.createElement('canvas');
@@ -19,12 +24,21 @@ ink.width = ink.height = 280;
 const inkCtx = ink.getContext('2d')!;
 const padCtx = pad.getContext('2d')!;
 let drawing = false;
+/** Whether anything has been drawn since the last clear. */
+let inked = false;
+/** Whether the server has a classifier (feature maps are only asked for then). */
+let available = false;
 
 function clear(): void {
   inkCtx.fillStyle = '#000';
   inkCtx.fillRect(0, 0, 280, 280);
   redraw();
   scores.replaceChildren();
+  inked = false;
+  mapsEl.replaceChildren();
+  delete mapsEl.dataset.layer;
+  delete mapsEl.dataset.angle;
+  if (available) mapsMsg.textContent = 'Draw a digit to see its feature maps.';
 }
 
 function redraw(): void {
@@ -63,10 +77,19 @@ pad.addEventListener('pointermove', (e) => {
   inkCtx.lineJoin = 'round';
   inkCtx.lineTo(x, y);
   inkCtx.stroke();
+  inked = true;
   redraw();
+  scheduleMaps();
 });
-pad.addEventListener('pointerup', () => (drawing = false));
-angle.addEventListener('input', redraw);
+pad.addEventListener('pointerup', () => {
+  drawing = false;
+  scheduleMaps();
+});
+angle.addEventListener('input', () => {
+  redraw();
+  scheduleMaps();
+});
+layerSel.addEventListener('change', () => scheduleMaps(0));
 clearBtn.addEventListener('click', clear);
 classifyBtn.addEventListener('click', () => void classify());
 
@@ -93,6 +116,71 @@ async function classify(): Promise<void> {
   } catch (e) {
     status(msg, `Not available: ${(e as Error).message}`, 'error');
   }
+}
+
+let mapsTimer: ReturnType<typeof setTimeout> | undefined;
+let mapsBusy = false;
+let mapsAgain = false;
+
+/** Ask for the feature maps `ms` after the last call (drawing and sliding call this often). */
+function scheduleMaps(ms = 200): void {
+  if (!available || !inked) return;
+  clearTimeout(mapsTimer);
+  mapsTimer = setTimeout(() => void updateMaps(), ms);
+}
+
+/** Fetch and show the feature maps of the chosen layer for the current (rotated) drawing; one request at a time. */
+async function updateMaps(): Promise<void> {
+  if (mapsBusy) {
+    mapsAgain = true;
+    return;
+  }
+  mapsBusy = true;
+  const layer = Number(layerSel.value);
+  const deg = angle.value;
+  try {
+    const a = await api<ClassifyFeaturesAnswer>('/api/classify/features', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels: pixels(), layer }),
+    });
+    if (!inked) return; // cleared meanwhile
+    mapsEl.replaceChildren(...a.results.map((r) => mapColumn(r, a.ranges)));
+    mapsEl.dataset.layer = String(a.layer);
+    mapsEl.dataset.angle = deg;
+    mapsMsg.textContent = `Layer ${a.layer} at ${deg}°`;
+  } catch (e) {
+    mapsMsg.textContent = `Feature maps not available: ${(e as Error).message}`;
+  } finally {
+    mapsBusy = false;
+    if (mapsAgain) {
+      mapsAgain = false;
+      void updateMaps();
+    }
+  }
+}
+
+/** One classifier's feature maps as a grid of enlarged grey images. */
+function mapColumn(r: FeatureMapsResult, ranges: [number, number][]): HTMLElement {
+  const col = document.createElement('div');
+  col.className = 'map-col';
+  col.dataset.model = r.model;
+  const h = document.createElement('h3');
+  h.textContent = `${r.model} (${r.variant})`;
+  const grid = document.createElement('div');
+  grid.className = 'map-grid';
+  r.maps.forEach((png, i) => {
+    const img = document.createElement('img');
+    img.src = `data:image/png;base64,${png}`;
+    img.width = img.height = 64;
+    const [lo, hi] = ranges[i] ?? [0, 0];
+    img.alt = `${r.model} channel ${i + 1}`;
+    img.title = `channel ${i + 1}: ${lo.toFixed(2)} (black) … ${hi.toFixed(2)} (white)`;
+    grid.append(img);
+  });
+  const note = document.createElement('p');
+  note.className = 'muted';
+  note.textContent = `${r.maps.length} of ${r.channels} pooled channels, ${r.width}×${r.height}`;
+  col.append(h, grid, note);
+  return col;
 }
 
 /** One classifier's probabilities as a bar chart. */
@@ -125,8 +213,11 @@ function column(r: ClassifyResult): HTMLElement {
 clear();
 api<{ available: boolean; reason: string | null; models: { name: string; variant: string }[] }>('/api/classify')
   .then((s) => {
+    available = s.available;
     if (s.available) status(msg, `Classifiers: ${s.models.map((m) => `${m.name} (${m.variant})`).join(', ')}. Draw a digit and press Classify.`, 'info');
     else {
+      layerSel.disabled = true;
+      mapsMsg.textContent = 'Feature maps need a trained classifier on the server.';
       status(msg, `The classifier is not available on this server: ${s.reason}`, 'error');
       classifyBtn.disabled = true;
     }

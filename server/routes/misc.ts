@@ -7,7 +7,7 @@ import { AppError, describeZodError } from '../errors.js';
 import type { EvalRunner } from '../eval-jobs.js';
 import type { EvalReports } from '../eval-reports.js';
 import type { ModelRegistry } from '../models.js';
-import { ClassifySchema } from '../protocol.js';
+import { ClassifyFeaturesSchema, ClassifySchema } from '../protocol.js';
 
 /** What the health route reports besides `status`. */
 export interface HealthInfo {
@@ -53,6 +53,11 @@ export function miscRoutes(models: ModelRegistry, reports: EvalReports, classifi
     const p = ClassifySchema.safeParse(req.body);
     if (!p.success) throw new AppError('invalid_payload', describeZodError(p.error, 'classify body'), 400);
     res.json({ ok: true, data: { results: await classifiers.classify(p.data.pixels) } });
+  });
+  r.post('/api/classify/features', async (req, res) => {
+    const p = ClassifyFeaturesSchema.safeParse(req.body);
+    if (!p.success) throw new AppError('invalid_payload', describeZodError(p.error, 'classify features body'), 400);
+    res.json({ ok: true, data: await classifiers.features(p.data.pixels, p.data.layer) });
   });
   return r;
 }
