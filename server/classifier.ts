@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { digitsToTensor, type Classifier } from '../tracker/classifier.js';
 import { CLASSIFIER_FORMAT } from '../tracker/classifier/weights.js';
-import { loadClassifier } from '../tracker/classifier/files.js';
+import { loadClassifier } from '../tracker/node/classifier-files.js';
 import { tf } from '../tracker/tf.js';
 import { AppError } from './errors.js';
 import sharp from 'sharp';

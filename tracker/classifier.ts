@@ -1,7 +1,7 @@
 /**
  * The Rot-MNIST classification network of method.md (reference `models/CNNBasic.py`,
  * github.com/transmuteAI/implicit-networks), built from a typed spec on the same tracker/ien layers the trackers use.
- * Browser-safe. Serialisation: tracker/classifier/weights.ts (bytes) and tracker/classifier/files.ts (Node files).
+ * Browser-safe. Serialisation: tracker/classifier/weights.ts (bytes) and tracker/node/classifier-files.ts (Node files).
  *
  * Body: six bias-free convs, each + BatchNorm + ELU:
  *   7×7 pad 1 → 5×5 pad 2 → maxpool 2 → 5×5 pad 2 → 5×5 pad 2 → maxpool 2 → 5×5 pad 2 → 5×5 pad 0

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { tf } from '../tracker/tf.js';
 import type { Tensor, Tensor4D } from '../tracker/tf.js';
 import { Classifier, ClassifierSpec, digitsToTensor } from '../tracker/classifier.js';
-import { loadClassifier, saveClassifier } from '../tracker/classifier/files.js';
+import { loadClassifier, saveClassifier } from '../tracker/node/classifier-files.js';
 import { equivarianceObjective, makeAngleSampler, mulberry32 } from '../tracker/ien/equivariance.js';
 import { rotateBatch } from '../tracker/ien/rotate.js';
 import { buildRotMnist, type DigitSet, type DigitSplits } from '../data/mnist.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf } from '../../tracker/tf.js';
 import { Classifier, type ClassifierSpecInput } from '../../tracker/classifier.js';
-import { loadClassifier, saveClassifier } from '../../tracker/classifier/files.js';
+import { loadClassifier, saveClassifier } from '../../tracker/node/classifier-files.js';
 import { ClassifierFileError, parseClassifierManifest } from '../../tracker/classifier/weights.js';
 
 let dir: string;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf } from '../../tracker/tf.js';
 import { Classifier, type ClassifierSpecInput } from '../../tracker/classifier.js';
-import { loadClassifier } from '../../tracker/classifier/files.js';
+import { loadClassifier } from '../../tracker/node/classifier-files.js';
 import { equivarianceObjective } from '../../tracker/ien/equivariance.js';
 import { Adam } from '../../training/optimizers.js';
 import {

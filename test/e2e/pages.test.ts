@@ -12,7 +12,7 @@ import path from 'node:path';
 import { evaluateTracker } from '../../eval/metrics.js';
 import { writeReport } from '../../eval/report.js';
 import { createClassifier } from '../../tracker/classifier.js';
-import { saveClassifier } from '../../tracker/classifier/files.js';
+import { saveClassifier } from '../../tracker/node/classifier-files.js';
 import { ask, connect, makeVideo, startServer, uploadFile, type TestServer } from '../server/helpers.js';
 import { ARTIFACTS, browserSkip, withBrowser } from './browser.js';
 

@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createClassifier, digitsToTensor } from '../../tracker/classifier.js';
-import { saveClassifier } from '../../tracker/classifier/files.js';
+import { saveClassifier } from '../../tracker/node/classifier-files.js';
 import { tf } from '../../tracker/tf.js';
 import { makeVideo, startServer, upload, uploadFile, type TestServer } from './helpers.js';
 

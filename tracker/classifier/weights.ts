@@ -1,7 +1,7 @@
 /**
  * Classifier model files, browser-safe part: `model.json` (our manifest: spec, provenance, metrics, and a tfjs
  * `weightsManifest`) + `weights.bin` (tfjs binary weight format, tf.io.encodeWeights), as tracker/weights.ts does for
- * SiamFC. Node file I/O is in tracker/classifier/files.ts; a browser can fetch the same two files.
+ * SiamFC. Node file I/O is in tracker/node/classifier-files.ts; a browser can fetch the same two files.
  */
 import { z } from 'zod';
 import { tf } from '../tf.js';

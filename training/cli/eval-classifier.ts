@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../../tracker/node/backend.js';
-import { loadClassifier, saveClassifier } from '../../tracker/classifier/files.js';
+import { loadClassifier, saveClassifier } from '../../tracker/node/classifier-files.js';
 import { buildRotMnist } from '../../data/mnist.js';
 import { type ClassifierEvalResult, evaluateClassifier, writeClassifierReport } from '../../eval/classifier-report.js';
 

@@ -8,7 +8,7 @@ import type { Classifier } from '../classifier.js';
 import {
   CLASSIFIER_WEIGHTS_FILE, ClassifierFileError, type ClassifierManifest, deserializeClassifier, parseClassifierManifest,
   serializeClassifier,
-} from './weights.js';
+} from '../classifier/weights.js';
 
 /** Save `model` into folder `dir` (created, or replaced atomically). Returns the manifest written. */
 export async function saveClassifier(
