@@ -1,11 +1,11 @@
 // native-cpu's memory-bound kernels (the bulk of a training step once convs are BLAS-fast) against tfjs's cpu kernels:
-// broadcasting binary ops, unary ops, Sum/Mean, Tile, PadV2, Transpose, GatherV2, FusedBatchNorm — values and gradients,
+// broadcasting binary ops, unary ops, Sum/Mean, Tile, PadV2, Transpose, GatherV2, FusedBatchNorm, UnsortedSegmentSum, Equal, Cast — values and gradients,
 // relative error < 1e-4.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
-import { broadcastParams } from '../../tracker/node/native-backend.js';
-import { compare, data, int, nativeOrSkip, pick, rng, valueAndGrads, type Data } from './util.js';
+import { broadcastParams, loadNativeAddon } from '../../tracker/node/native-backend.js';
+import { compare, data, int, nativeOrSkip, pick, rng, tensor, valueAndGrads, type Data } from './util.js';
 
 const reg = nativeOrSkip();
 const skip = !reg.ok;
@@ -131,4 +131,59 @@ test('Transpose (any permutation) and GatherV2 (any axis, IEN-style index maps) 
   const flat = data(rand, [2, 49, 4]);
   const map = Array.from({ length: 49 }, (_, i) => (i * 7) % 49);
   compare('gather 2-d indices', valueAndGrads([flat], 30, (t) => tf.gather(t, tf.tensor2d(map, [7, 7], 'int32'), 1)));
+});
+
+/** Runs `fn` on native-cpu counting the add-on's calls by function name. */
+function countCalls(fn: () => void): Record<string, number> {
+  const addon = loadNativeAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const originals = { ...addon };
+  const calls: Record<string, number> = {};
+  for (const [k, f] of Object.entries(originals)) {
+    addon[k] = (...a: unknown[]) => {
+      calls[k] = (calls[k] ?? 0) + 1;
+      return f(...a);
+    };
+  }
+  try {
+    fn();
+  } finally {
+    Object.assign(addon, originals);
+  }
+  return calls;
+}
+
+test('UnsortedSegmentSum (out-of-range ids dropped), Equal (broadcasting) and Cast to float32 match cpu', { skip }, () => {
+  const rand = rng(1212);
+  const x = data(rand, [6, 5, 3]);
+  const ids = [2, 0, 2, -1, 4, 9];
+  compare('unsortedSegmentSum 1-d ids', () => [tf.unsortedSegmentSum(tensor(x), tf.tensor1d(ids, 'int32'), 5)]);
+  compare('unsortedSegmentSum, more segments than ids', () => [tf.unsortedSegmentSum(tensor(x), tf.tensor1d([0, 1, 1, 0, 3, 7], 'int32'), 11)]);
+  const a = data(rand, [4, 7, 7, 3, 4]);
+  // Exact ties exist only through the max itself: compare a tensor with its own max over the last axis.
+  compare('equal with the max (broadcast)', () => {
+    const t = tensor(a);
+    return [tf.cast(tf.equal(t, tf.max(t, 4, true)), 'float32'), tf.cast(tf.equal(tf.max(t, 4, true), t), 'float32')];
+  });
+  const p = data(rand, [3, 1, 5]);
+  const q = data(rand, [4, 1]);
+  compare('equal, both broadcast', () => [tf.cast(tf.equal(tf.round(tensor(p)), tf.round(tensor(q))), 'float32')]);
+  compare('cast int32 → float32', () => [tf.cast(tf.tensor1d([1, -2, 3], 'int32'), 'float32')]);
+});
+
+test('IEN group pooling and rotation gather, values and gradients: the native Equal, Cast, gather and segmentSum run', { skip }, () => {
+  const rand = rng(1313);
+  const x = data(rand, [2, 9, 9, 8]);
+  const n = 9 * 9;
+  // A rot90 index map over flattened pixels, then max over groups of Λ = 4 channels (what groupPool does).
+  const rot = Array.from({ length: n }, (_, i) => (i % 9) * 9 + (8 - Math.floor(i / 9)));
+  const f = (t: tf.Tensor) => {
+    const r = tf.reshape(tf.gather(tf.reshape(t, [2, n, 8]), tf.tensor1d(rot, 'int32'), 1), [2, 9, 9, 2, 4]);
+    return tf.max(r, 4);
+  };
+  let worst = 0;
+  const calls = countCalls(() => {
+    worst = compare('rotate + group pool', valueAndGrads([x], 50, f));
+  });
+  assert.ok(worst < 1e-4);
+  for (const k of ['gather', 'segmentSum', 'equal', 'binary']) assert.ok((calls[k] ?? 0) > 0, `native ${k} ran (calls: ${JSON.stringify(calls)})`);
 });

@@ -88,3 +88,73 @@ test('one training step: same loss and gradients of every variable on native-cpu
     assert.ok(e < TOL, `gradient of ${k}: relative error ${e.toExponential(2)}`);
   }
 });
+
+test('one IEN-SiamFC training step (tiny R4 backbone, equivariance loss on rotated copies): native-cpu equals cpu', { skip }, async () => {
+  const { tinySpec } = await import('../../training/config.js');
+  const { createBackbone } = await import('../../tracker/weights.js');
+  const { SiamFCNet } = await import('../../tracker/siamfc/network.js');
+  const { stepLosses } = await import('../../training/objective.js');
+  const { ienEquivarianceHook } = await import('../../training/losses.js');
+  const { trainingGeometry, trainingLabels } = await import('../../training/labels.js');
+  const { derivedRng, RNG_PURPOSE } = await import('../../training/rng.js');
+  const spec = tinySpec({ equivariance: { kind: 'ien', groups: 'R4' } });
+  const g = trainingGeometry(spec);
+  const labels = trainingLabels(spec);
+  const r = rng(99);
+  const zData = data(r, [2, g.exemplarSize, g.exemplarSize, 3]);
+  const xData = data(r, [2, g.searchSize, g.searchSize, 3]);
+  const run = (backend: string) => {
+    tf.setBackend(backend);
+    const net = new SiamFCNet(createBackbone(spec, 5), 1e-3);
+    const vars = net.backbone.trainableVariables();
+    const hooks = [ienEquivarianceHook(0.1, 'C4')];
+    const out = tf.tidy(() => {
+      const z = tf.mul(tf.tensor4d(zData.values, zData.shape as [number, number, number, number]), 100) as tf.Tensor4D;
+      const x = tf.mul(tf.tensor4d(xData.values, xData.shape as [number, number, number, number]), 100) as tf.Tensor4D;
+      const { value, grads } = tf.variableGrads(() => stepLosses(net, z, x, labels, hooks, 0, derivedRng(1, RNG_PURPOSE.aux, 0)).total, vars);
+      return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+    });
+    tf.dispose(vars);
+    return out;
+  };
+  let nat!: ReturnType<typeof run>;
+  const calls = countCalls(() => {
+    nat = run('native-cpu');
+  });
+  const ref = run('cpu');
+  for (const k of ['segmentSum', 'equal', 'gather', 'conv2dBackpropFilter']) assert.ok((calls[k] ?? 0) > 0, `native ${k} ran`);
+  assert.ok(Math.abs(nat.loss - ref.loss) / Math.abs(ref.loss) < TOL, `loss ${nat.loss} vs ${ref.loss}`);
+  assert.equal(nat.grads.length, ref.grads.length);
+  let checked = 0;
+  ref.grads.forEach((gr, i) => {
+    const scale = Math.max(...gr.map(Math.abs));
+    // The biases of convs followed by BatchNorm have an exact gradient of 0: both backends return rounding noise there.
+    if (scale < 1e-6) {
+      assert.ok(Math.max(...nat.grads[i].map(Math.abs)) < 1e-6, `gradient ${i}: noise on cpu, not on native-cpu`);
+      return;
+    }
+    const e = relErr(nat.grads[i], gr);
+    assert.ok(e < TOL, `gradient ${i}: relative error ${e.toExponential(2)}`);
+    checked++;
+  });
+  assert.ok(checked >= 4, `${checked} gradients compared`);
+});
+
+/** Runs `fn` counting the add-on's calls by function name. */
+function countCalls(fn: () => void): Record<string, number> {
+  const addon = loadNativeAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const originals = { ...addon };
+  const calls: Record<string, number> = {};
+  for (const [k, f] of Object.entries(originals)) {
+    addon[k] = (...a: unknown[]) => {
+      calls[k] = (calls[k] ?? 0) + 1;
+      return f(...a);
+    };
+  }
+  try {
+    fn();
+  } finally {
+    Object.assign(addon, originals);
+  }
+  return calls;
+}

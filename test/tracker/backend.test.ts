@@ -10,11 +10,11 @@ import {
 
 // These tests describe a machine without tfjs-node (an optional dependency whose install downloads libtensorflow,
 // which fails offline): the project's machines and CI today. The optional native-cpu add-on may or may not be built
-// (CI builds it); it is opt-in, so 'auto' picks wasm either way.
+// (CI builds it): 'auto' picks it when it is, wasm otherwise.
 const tfjsNodeInstalled = (await loadTfjsNode()).ok;
 const skipIfTfjsNode = { skip: tfjsNodeInstalled ? 'tfjs-node is installed here' : false };
 const native = registerNativeBackend();
-const AUTO = 'wasm';
+const AUTO = native.ok ? 'native-cpu' : 'wasm';
 const AVAILABLE = native.ok ? ['native-cpu', 'wasm', 'cpu'] : ['wasm', 'cpu'];
 
 /** initBackend with no flag and no env var unless given, collecting its log lines. */
@@ -35,12 +35,14 @@ test('backendFromArgv reads --backend <name> and --backend=<name>, the last one 
   assert.throws(() => backendFromArgv(['--backend', '--epochs', '3']), /--backend needs a value/);
 });
 
-test("'auto' picks wasm (native-cpu is opt-in) and logs the reason once", skipIfTfjsNode, async () => {
+test("'auto' picks native-cpu when built, else wasm, and logs the reason once", skipIfTfjsNode, async () => {
   const first = await init();
   assert.equal(first.name, AUTO);
   assert.equal(tf.getBackend(), AUTO);
   assert.equal(first.lines.length, 1);
-  assert.match(first.lines[0], /^\[backend\] wasm \((no )?SIMD, 1 thread\) — tfjs-node not installed: .*tfjs-node/);
+  assert.match(first.lines[0], native.ok
+    ? /^\[backend\] native-cpu \(.+\) — tfjs-node not installed: .*tfjs-node/
+    : /^\[backend\] wasm \((no )?SIMD, 1 thread\) — tfjs-node not installed: .*tfjs-node.*native-cpu unavailable/);
   // Every entry point may call initBackend: the same choice is not logged again.
   const again = await init();
   assert.equal(again.name, AUTO);
@@ -91,7 +93,7 @@ test('an unavailable explicit backend is an error with the reason and the availa
   await assert.rejects(init({ env: { ROT_TRACK_BACKEND: 'webgl' } }), /webgl needs a browser/);
 });
 
-test("native-cpu is opt-in: 'auto' keeps wasm even when it is registered; asking for it by name works", skipIfTfjsNode, async () => {
+test("'auto' takes native-cpu whenever it is registered (a stand-in without the add-on); asking for it by name works", skipIfTfjsNode, async () => {
   let standIn = false;
   if (!native.ok) {
     // Stand-in for the add-on on machines without it: a second cpu backend instance under the name 'native-cpu'.
@@ -103,7 +105,8 @@ test("native-cpu is opt-in: 'auto' keeps wasm even when it is registered; asking
     standIn = true;
   }
   try {
-    assert.equal((await init()).name, 'wasm');
+    assert.equal((await init()).name, 'native-cpu');
+    assert.equal((await init({ argv: ['--backend', 'wasm'] })).name, 'wasm');
     assert.equal((await init({ argv: ['--backend', 'native-cpu'] })).name, 'native-cpu');
     assert.equal(tf.getBackend(), 'native-cpu');
     assert.ok((await availableBackends()).includes('native-cpu'));

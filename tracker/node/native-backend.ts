@@ -11,7 +11,10 @@
  *   convs are fast (BatchNorm with batch statistics, biases, relu and their gradients): Add, Sub, Multiply, RealDiv,
  *   SquaredDifference, Maximum, Minimum (broadcasting), Relu, Step, Neg, Square, Sqrt, Rsqrt, Exp, Log, Sigmoid,
  *   Elu, EluGrad, Abs, Sum and Mean (over leading or trailing axes), Tile, PadV2 (the gradient of slice), Transpose,
- *   GatherV2 (IEN's rotation gather), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient).
+ *   GatherV2 (IEN's rotation gather) and its gradient UnsortedSegmentSum, Equal (the mask of max-reduction gradients,
+ *   i.e. group pooling), Cast to float32 (see castKernel), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient).
+ * The cpu backend's UnsortedSegmentSum builds a tensor per segment (O(segments · size)): an IEN training step spent 44 s
+ * in it and its garbage grew the process past 12 GB, which is why native-cpu once had to be opt-in.
  *
  * When the add-on was not built (it is an optional dependency), `registerNativeBackend()` returns `{ ok: false,
  * reason }` and registers nothing: callers fall back to wasm and say why.
@@ -37,6 +40,8 @@ export interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, p: Int32Array): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, p: Int32Array, multiplier: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
+  equal(a: Float32Array, b: Float32Array, out: Uint8Array, p: Int32Array): void;
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, inner: number): void;
   unary(op: number, x: Float32Array, y: Float32Array, n: number, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, inner: number, reduceOuter: number, divisor: number): void;
   tile(x: Float32Array, out: Float32Array, p: Int32Array): void;
@@ -61,7 +66,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   tf.MaxPool, tf.MaxPoolGrad, tf.AvgPool, tf.AvgPoolGrad,
   tf.Add, tf.Sub, tf.Multiply, tf.RealDiv, tf.SquaredDifference, tf.Maximum, tf.Minimum,
   tf.Relu, tf.Step, tf.Neg, tf.Square, tf.Sqrt, tf.Rsqrt, tf.Exp, tf.Log, tf.Sigmoid, tf.Elu, tf.Abs, tf.EluGrad,
-  tf.Sum, tf.Mean, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm,
+  tf.Sum, tf.Mean, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast,
 ];
 
 export const NATIVE_BACKEND_NAME = 'native-cpu';
@@ -589,6 +594,52 @@ const gatherKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return output(b, outShape, out);
 };
 
+/**
+ * Cast to float32 with real Float32Array storage. The cpu kernel keeps a bool tensor's Uint8Array as the storage of
+ * the float32 result, which every native kernel then refuses (the max gradient's mask fell back to the cpu Multiply,
+ * 60× slower). Other casts are the cpu kernel's.
+ */
+const castKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'x');
+  const { dtype } = attrs as unknown as tf.CastAttrs;
+  const values = dtype === 'float32' && (x.dtype === 'bool' || x.dtype === 'int32') ? b.data.get(x.dataId).values : null;
+  if (!(values instanceof Uint8Array || values instanceof Int32Array)) return viaCpu(tf.Cast, inputs, b, attrs);
+  return output(b, x.shape, Float32Array.from(values));
+};
+
+const equalKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'a');
+  const y = need(inputs, 'b');
+  const xv = f32(b, x);
+  const yv = f32(b, y);
+  if (!xv || !yv || x.shape.some((d) => d === 0) || y.shape.some((d) => d === 0)) return viaCpu(tf.Equal, inputs, b, attrs);
+  const { outShape, params } = broadcastParams(x.shape, y.shape);
+  const out = new Uint8Array(size(outShape));
+  addon!.equal(xv, yv, out, params);
+  return b.makeTensorInfo(outShape, 'bool', out);
+};
+
+const unsortedSegmentSumKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'x');
+  const segmentIds = need(inputs, 'segmentIds');
+  const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+  const xv = f32(b, x);
+  const ids = segmentIds.dtype === 'int32' ? b.data.get(segmentIds.dataId).values : null;
+  const idRank = segmentIds.shape.length;
+  const innerShape = x.shape.slice(idRank);
+  const inner = size(innerShape);
+  if (!xv || !(ids instanceof Int32Array) || idRank === 0 || !sameShape(x.shape.slice(0, idRank), segmentIds.shape) ||
+    inner === 0 || ids.length === 0 || numSegments < 1) {
+    return viaCpu(tf.UnsortedSegmentSum, inputs, b, attrs);
+  }
+  const out = new Float32Array(numSegments * inner);
+  addon!.segmentSum(xv, ids, out, inner);
+  return output(b, [numSegments, ...innerShape], out);
+};
+
 const batchNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
   const x = need(inputs, 'x');
@@ -636,6 +687,9 @@ const nativeKernels: Record<string, tf.KernelFunc> = {
   [tf.Transpose]: transposeKernel,
   [tf.GatherV2]: gatherKernel,
   [tf.FusedBatchNorm]: batchNormKernel,
+  [tf.Equal]: equalKernel,
+  [tf.Cast]: castKernel,
+  [tf.UnsortedSegmentSum]: unsortedSegmentSumKernel,
 };
 
 let batchNormGradientWrapped = false;

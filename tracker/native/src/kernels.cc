@@ -96,6 +96,17 @@ bool is_null_or_undefined(napi_env env, napi_value v) {
 }
 
 // A typed array argument of the given type with at least `need` elements.
+// Element count of a typed array argument.
+int64_t typed_length(napi_env env, napi_value v, const char* name) {
+  bool is;
+  check(env, napi_is_typedarray(env, v, &is), "is_typedarray");
+  if (!is) throw ArgError{std::string(name) + ": expected a typed array"};
+  napi_typedarray_type type;
+  size_t length;
+  check(env, napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr), "get_typedarray_info");
+  return int64_t(length);
+}
+
 template <typename T>
 T* typed(napi_env env, napi_value v, napi_typedarray_type want, int64_t need, const char* name) {
   bool is;
@@ -617,6 +628,73 @@ NATIVE_FN(Binary) {
   return undefined(env);
 }
 
+// equal(a, b, out, p): out[i] = a == b as 0/1 bytes (tfjs's bool storage); p as binary's. It is the mask of the
+// gradient of max-reductions (IEN's group pooling), where the cpu backend's broadcasting loop costs more than the convs.
+NATIVE_FN(Equal) {
+  auto a = get_args(env, info, 4);
+  int32_t* raw = typed<int32_t>(env, a[3], napi_int32_array, 1, "params");
+  const int64_t rank = raw[0];
+  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
+  auto p = ints(env, a[3], size_t(1 + 3 * rank), "params");
+  const int64_t* shape = p.data() + 1;
+  const int64_t* as = shape + rank;
+  const int64_t* bs = as + rank;
+  int64_t n = 1, aNeed = 1, bNeed = 1;
+  for (int64_t d = 0; d < rank; d++) {
+    if (shape[d] <= 0 || as[d] < 0 || bs[d] < 0) throw ArgError{"bad equal params"};
+    n *= shape[d];
+    aNeed += (shape[d] - 1) * as[d];
+    bNeed += (shape[d] - 1) * bs[d];
+  }
+  const float* x = f32(env, a[0], aNeed, "a");
+  const float* y = f32(env, a[1], bNeed, "b");
+  uint8_t* out = typed<uint8_t>(env, a[2], napi_uint8_array, n, "out");
+  const int64_t inner = shape[rank - 1], ai = as[rank - 1], bi = bs[rank - 1];
+  const int64_t rows = n / inner;
+  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t rem = r, ao = 0, bo = 0;
+      for (int64_t d = rank - 2; d >= 0; d--) {
+        const int64_t idx = rem % shape[d];
+        rem /= shape[d];
+        ao += idx * as[d];
+        bo += idx * bs[d];
+      }
+      const float* pa = x + ao;
+      const float* pb = y + bo;
+      uint8_t* po = out + r * inner;
+      for (int64_t j = 0; j < inner; j++) po[j] = pa[j * ai] == pb[j * bi] ? 1 : 0;
+    }
+  });
+  return undefined(env);
+}
+
+// segmentSum(x, ids, out, inner): out[ids[i]·inner + k] += x[i·inner + k]; ids outside [0, out.length / inner) are
+// dropped (TensorFlow's rule). The gradient of gather (IEN's rotation). Parallel over the inner dimension, so no two
+// threads write the same element.
+NATIVE_FN(SegmentSum) {
+  auto a = get_args(env, info, 4);
+  const int64_t inner = int64_t(number(env, a[3]));
+  if (inner < 1) throw ArgError{"inner must be >= 1"};
+  const int64_t idCount = typed_length(env, a[1], "ids");
+  const int64_t outLen = typed_length(env, a[2], "out");
+  const int32_t* ids = typed<int32_t>(env, a[1], napi_int32_array, idCount, "ids");
+  const float* x = f32(env, a[0], idCount * inner, "x");
+  float* out = f32(env, a[2], outLen, "out");
+  const int64_t segments = outLen / inner;
+  std::fill(out, out + outLen, 0.f);
+  parallel_for(inner, std::max<int64_t>(1, 4096), [&](int64_t k0, int64_t k1) {
+    for (int64_t i = 0; i < idCount; i++) {
+      const int64_t s = ids[i];
+      if (s < 0 || s >= segments) continue;
+      const float* src = x + i * inner;
+      float* dst = out + s * inner;
+      for (int64_t k = k0; k < k1; k++) dst[k] += src[k];
+    }
+  });
+  return undefined(env);
+}
+
 enum UnOp { kURelu = 0, kUStep = 1, kUNeg = 2, kUSquare = 3, kUSqrt = 4, kURsqrt = 5, kUExp = 6, kULog = 7, kUSigmoid = 8, kUElu = 9, kUAbs = 10 };
 
 template <int kOp>
@@ -1005,6 +1083,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"maxPoolGrad", MaxPoolGrad},
       {"avgPoolGrad", AvgPoolGrad},
       {"binary", Binary},
+      {"equal", Equal},
+      {"segmentSum", SegmentSum},
       {"unary", Unary},
       {"reduceSum", ReduceSum},
       {"tile", Tile},
