@@ -187,3 +187,35 @@ test('IEN group pooling and rotation gather, values and gradients: the native Eq
   assert.ok(worst < 1e-4);
   for (const k of ['gather', 'segmentSum', 'equal', 'binary']) assert.ok((calls[k] ?? 0) > 0, `native ${k} ran (calls: ${JSON.stringify(calls)})`);
 });
+
+test('Slice (non-contiguous: channel ranges, middle dims, rank 1–5) and SplitV/concat gradients match cpu, natively', { skip }, () => {
+  const rand = rng(1414);
+  const x = data(rand, [3, 7, 6, 10]);
+  const cases: [number[], number[]][] = [
+    [[0, 0, 0, 2], [-1, -1, -1, 5]], [[1, 2, 0, 0], [2, 3, -1, -1]], [[0, 1, 1, 9], [3, 5, 4, 1]], [[2, 6, 5, 0], [1, 1, 1, 10]],
+    [[0, 0, 0, 0], [3, 7, 6, 10]], [[1, 0, 0, 0], [1, 7, 6, 10]],
+  ];
+  // (That Slice and SplitV are native-cpu's own kernels is checked with the others in conv.test.ts.)
+  {
+    for (const [begin, size] of cases) compare(`slice ${begin} ${size}`, valueAndGrads([x], 60, (t) => tf.slice(t, begin, size)));
+    compare('slice rank 1', valueAndGrads([data(rand, [17])], 61, (t) => tf.slice(t, [3], [9])));
+    compare('slice rank 5', valueAndGrads([data(rand, [2, 3, 4, 5, 6])], 62, (t) => tf.slice(t, [0, 1, 1, 2, 1], [2, 2, 3, 2, 4])));
+    // Heterogeneous group pooling: channel blocks sliced, pooled, concatenated (the concat's gradient is SplitV).
+    compare('split + concat', valueAndGrads([x], 63, (t) => {
+      const [a, b2, c] = tf.split(t, [4, 4, 2], 3);
+      return tf.concat([tf.max(tf.reshape(a, [3, 7, 6, 1, 4]), 4), tf.max(tf.reshape(b2, [3, 7, 6, 2, 2]), 4), c], 3);
+    }));
+  }
+});
+
+test('Reverse (any set of axes, rank 1–4) and Unpack (any axis) values and gradients match cpu', { skip }, () => {
+  const rand = rng(1515);
+  const x = data(rand, [3, 5, 4, 6]);
+  for (const dims of [[0], [1], [2], [3], [0, 1], [1, 2], [0, 3], [0, 1, 2, 3]]) {
+    compare(`reverse ${dims}`, valueAndGrads([x], 70 + dims.length, (t) => tf.reverse(t, dims)));
+  }
+  compare('reverse rank 1', valueAndGrads([data(rand, [9])], 80, (t) => tf.reverse(t)));
+  for (const axis of [0, 1, 2, 3]) {
+    compare(`unstack axis ${axis}`, valueAndGrads([x], 90 + axis, (t) => tf.stack(tf.unstack(t, axis).map((u, i) => tf.mul(u, i + 1)), axis)));
+  }
+});

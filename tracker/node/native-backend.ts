@@ -10,9 +10,10 @@
  *   MaxPool, MaxPoolGrad, AvgPool, AvgPoolGrad; and the memory-bound kernels that dominate a training step once the
  *   convs are fast (BatchNorm with batch statistics, biases, relu and their gradients): Add, Sub, Multiply, RealDiv,
  *   SquaredDifference, Maximum, Minimum (broadcasting), Relu, Step, Neg, Square, Sqrt, Rsqrt, Exp, Log, Sigmoid,
- *   Elu, EluGrad, Abs, Sum and Mean (over leading or trailing axes), Tile, PadV2 (the gradient of slice), Transpose,
+ *   Elu, EluGrad, Abs, Sum and Mean (any axes; other than leading or trailing ones through a transpose), Tile, PadV2 (the gradient of slice), Transpose,
  *   GatherV2 (IEN's rotation gather) and its gradient UnsortedSegmentSum, Equal (the mask of max-reduction gradients,
- *   i.e. group pooling), Cast to float32 (see castKernel), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient).
+ *   i.e. group pooling), Cast to float32 (see castKernel), non-contiguous Slice, SplitV, Unpack and Reverse (block
+ *   copies: the C4/C8 filter expansion and heterogeneous groups), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient).
  * The cpu backend's UnsortedSegmentSum builds a tensor per segment (O(segments · size)): an IEN training step spent 44 s
  * in it and its garbage grew the process past 12 GB, which is why native-cpu once had to be opt-in.
  *
@@ -66,7 +67,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   tf.MaxPool, tf.MaxPoolGrad, tf.AvgPool, tf.AvgPoolGrad,
   tf.Add, tf.Sub, tf.Multiply, tf.RealDiv, tf.SquaredDifference, tf.Maximum, tf.Minimum,
   tf.Relu, tf.Step, tf.Neg, tf.Square, tf.Sqrt, tf.Rsqrt, tf.Exp, tf.Log, tf.Sigmoid, tf.Elu, tf.Abs, tf.EluGrad,
-  tf.Sum, tf.Mean, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast,
+  tf.Sum, tf.Mean, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast, tf.Slice, tf.SplitV, tf.Unpack, tf.Reverse,
 ];
 
 export const NATIVE_BACKEND_NAME = 'native-cpu';
@@ -506,14 +507,23 @@ function reduceKernel(name: string): tf.KernelFunc {
     const k = axes.length;
     const prefix = k > 0 && axes.every((a, i) => a === i);
     const suffix = k > 0 && axes.every((a, i) => a === r - k + i);
-    if (!prefix && !suffix) return viaCpu(name, inputs, b, attrs);
     const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
     const reduceSize = size(reduceShape);
     const outSize = size(outShape);
     const out = new Float32Array(outSize);
-    // Suffix (or all axes): rows of reduceSize; prefix: columns.
-    if (suffix) addon!.reduceSum(xv, out, outSize, reduceSize, 0, mean ? reduceSize : 0);
-    else addon!.reduceSum(xv, out, reduceSize, outSize, 1, mean ? reduceSize : 0);
+    if (!prefix && !suffix) {
+      // Other axes (BatchNorm over orientation fields: [0, 1, 2, 4]): move the reduced axes last, then reduce rows.
+      const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+      const perm = [...kept, ...axes];
+      const moved = new Float32Array(xv.length);
+      addon!.transpose(xv, moved, Int32Array.from([r, ...x.shape, ...perm]));
+      addon!.reduceSum(moved, out, outSize, reduceSize, 0, mean ? reduceSize : 0);
+    } else if (suffix) {
+      // Suffix (or all axes): rows of reduceSize; prefix: columns.
+      addon!.reduceSum(xv, out, outSize, reduceSize, 0, mean ? reduceSize : 0);
+    } else {
+      addon!.reduceSum(xv, out, reduceSize, outSize, 1, mean ? reduceSize : 0);
+    }
     const shape = keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
     return output(b, shape, out);
   };
@@ -608,6 +618,132 @@ const castKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return output(b, x.shape, Float32Array.from(values));
 };
 
+/**
+ * A strided block copy for Slice: the cpu kernel walks a non-contiguous slice (a channel range of NHWC, which IEN's
+ * heterogeneous group pooling and the gradient of its concat do) element by element through index arithmetic, 2.8 s
+ * of a 3.2 s het-siamfc step. Here: runs of the contiguous inner block copied with `set`, outer indices by odometer.
+ */
+function sliceInto(xv: Float32Array, shape: number[], begin: number[], sizes: number[]): Float32Array {
+  const r = shape.length;
+  const out = new Float32Array(size(sizes));
+  if (out.length === 0) return out;
+  // Trailing dims taken whole merge into the copied run, plus the first partial one from the end.
+  let k = r - 1;
+  let run = 1;
+  while (k >= 0 && sizes[k] === shape[k]) run *= shape[k--];
+  if (k < 0) {
+    out.set(xv.subarray(0, run));
+    return out;
+  }
+  const strides = new Array<number>(r);
+  let acc = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    strides[d] = acc;
+    acc *= shape[d];
+  }
+  run *= sizes[k];
+  const outer = sizes.slice(0, k);
+  const idx = new Array<number>(k).fill(0);
+  let base = 0;
+  for (let d = 0; d <= k; d++) base += begin[d] * strides[d];
+  let src = base;
+  for (let o = 0; o < out.length; o += run) {
+    out.set(xv.subarray(src, src + run), o);
+    let d = k - 1;
+    while (d >= 0) {
+      idx[d]++;
+      src += strides[d];
+      if (idx[d] < outer[d]) break;
+      src -= idx[d] * strides[d];
+      idx[d] = 0;
+      d--;
+    }
+  }
+  return out;
+}
+
+const sliceKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'x');
+  const { begin, size: sz } = attrs as unknown as tf.SliceAttrs;
+  const xv = f32(b, x);
+  if (!xv || x.shape.length === 0) return viaCpu(tf.Slice, inputs, b, attrs);
+  const [begin_, size_] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, begin, sz);
+  // Contiguous slices: the cpu kernel shares the buffer without copying.
+  if (tf.slice_util.isSliceContinous(x.shape, begin_, size_)) return viaCpu(tf.Slice, inputs, b, attrs);
+  tf.slice_util.assertParamsValid(x as unknown as tf.Tensor, begin_, size_);
+  return output(b, size_, sliceInto(xv, x.shape, begin_, size_));
+};
+
+/** Unpack (unstack) through the block copy: one slice per index of the axis. */
+const unpackKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'value');
+  const { axis } = attrs as unknown as tf.UnpackAttrs;
+  const xv = f32(b, x);
+  if (!xv || x.shape.length === 0) return viaCpu(tf.Unpack, inputs, b, attrs);
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const outShape = x.shape.filter((_, d) => d !== ax);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  const sizes = x.shape.slice();
+  sizes[ax] = 1;
+  return Array.from({ length: x.shape[ax] }, (_, i) => {
+    begin[ax] = i;
+    return output(b, outShape, sliceInto(xv, x.shape, begin, sizes));
+  }) as unknown as Info;
+};
+
+/** Reverse (the C4 filter rotations) by rows: source rows found by odometer, the last axis copied or mirrored. */
+const reverseKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'x');
+  const { dims } = attrs as unknown as tf.ReverseAttrs;
+  const xv = f32(b, x);
+  const r = x.shape.length;
+  if (!xv || r === 0 || size(x.shape) === 0) return viaCpu(tf.Reverse, inputs, b, attrs);
+  const rev = new Set(tf.util.parseAxisParam(dims, x.shape));
+  const inner = x.shape[r - 1];
+  const out = new Float32Array(xv.length);
+  const strides = new Array<number>(r);
+  let acc = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    strides[d] = acc;
+    acc *= x.shape[d];
+  }
+  const idx = new Array<number>(r - 1).fill(0);
+  const mirrorLast = rev.has(r - 1);
+  for (let o = 0; o < out.length; o += inner) {
+    let src = 0;
+    for (let d = 0; d < r - 1; d++) src += (rev.has(d) ? x.shape[d] - 1 - idx[d] : idx[d]) * strides[d];
+    if (mirrorLast) for (let j = 0; j < inner; j++) out[o + j] = xv[src + inner - 1 - j];
+    else out.set(xv.subarray(src, src + inner), o);
+    for (let d = r - 2; d >= 0; d--) {
+      if (++idx[d] < x.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return output(b, x.shape, out);
+};
+
+/** SplitV (the gradient of concat) through the same block copy (the cpu kernel slices element by element). */
+const splitVKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const x = need(inputs, 'x');
+  const { numOrSizeSplits, axis } = attrs as unknown as tf.SplitVAttrs;
+  const xv = f32(b, x);
+  if (!xv || x.shape.length === 0) return viaCpu(tf.SplitV, inputs, b, attrs);
+  const $axis = tf.util.parseAxisParam(axis, x.shape)[0];
+  const splits = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, $axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  const sizes = x.shape.slice();
+  return splits.map((s) => {
+    sizes[$axis] = s;
+    const out = output(b, sizes.slice(), sliceInto(xv, x.shape, begin, sizes));
+    begin[$axis] += s;
+    return out;
+  }) as unknown as Info;
+};
+
 const equalKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
   const x = need(inputs, 'a');
@@ -689,6 +825,10 @@ const nativeKernels: Record<string, tf.KernelFunc> = {
   [tf.FusedBatchNorm]: batchNormKernel,
   [tf.Equal]: equalKernel,
   [tf.Cast]: castKernel,
+  [tf.Slice]: sliceKernel,
+  [tf.SplitV]: splitVKernel,
+  [tf.Unpack]: unpackKernel,
+  [tf.Reverse]: reverseKernel,
   [tf.UnsortedSegmentSum]: unsortedSegmentSumKernel,
 };
 
