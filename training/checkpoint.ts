@@ -5,6 +5,7 @@
  * folder first, which then replaces the previous checkpoint by two renames (old → checkpoint.old, new → checkpoint);
  * a crash between them leaves checkpoint.old, which `loadCheckpoint` falls back to.
  */
+import { ValidationRecord } from './validation.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +33,8 @@ export const CheckpointState = z
     elapsedSeconds: z.number().nonnegative(),
     /** Steps at which earlier segments resumed. */
     resumes: z.array(z.number().int().nonnegative()).default([]),
+    /** Validations so far (training/validation.ts). */
+    validation: z.array(ValidationRecord).default([]),
     savedAt: z.string(),
     optimizer: z.object({ kind: z.string(), weights: z.array(z.object({ name: z.string() }).passthrough()) }).strict(),
   })

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   type BackboneSpec, type BackboneSpecInput, alexnetSpec, parseBackboneSpec,
 } from '../tracker/backbone-spec.js';
+import { ValidationConfig } from './validation.js';
 
 /** The five tracker variants of the paper's Table 3. */
 export const VARIANTS = ['siamfc', 'cnn4-siamfc', 're-siamfc', 'ien-siamfc', 'het-siamfc'] as const;
@@ -141,6 +142,8 @@ export const TrainConfig = z
     prefetch: z.number().int().min(0).max(16).default(2),
     /** tfjs backend: 'auto' picks the fastest available one. */
     backend: z.enum(['auto', 'tensorflow', 'native-cpu', 'wasm', 'cpu']).default('auto'),
+    /** Held-out sequences tracked every few epochs; the best-scoring weights become the final model. */
+    validation: ValidationConfig.optional(),
   })
   .strict();
 

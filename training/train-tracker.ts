@@ -14,7 +14,7 @@ import type { Tensor, Variable } from '../tracker/tf.js';
 import type { BackboneSpec } from '../tracker/backbone-spec.js';
 import { SiamFCNet } from '../tracker/siamfc/network.js';
 import { createBackbone, type ModelManifest } from '../tracker/weights.js';
-import { saveModel } from '../tracker/node/model-files.js';
+import { loadModel, saveModel } from '../tracker/node/model-files.js';
 import { describeBackend } from '../tracker/backend.js';
 import type { SequenceDataset } from '../data/dataset.js';
 import { type TrainConfig, learningRateAt, resolveBackbone } from './config.js';
@@ -27,6 +27,10 @@ import { createOptimizer } from './optimizers.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { openTrainingDataset } from './data.js';
 import { RNG_PURPOSE, derivedRng } from './rng.js';
+import {
+  type ValidationRecord, type ValidationSet, bestRecord, loadValidationSet, validate, validationDue, validationSummary,
+} from './validation.js';
+import { writeCurves } from './curves.js';
 
 /** Options of `trainTracker`. */
 export interface TrainOptions {
@@ -45,6 +49,8 @@ export interface TrainOptions {
   progress?: (line: string, final: boolean) => void;
   /** The command line, recorded in the model's provenance. */
   commandLine?: string[];
+  /** The validation dataset; default: opened from `config.validation` when present. */
+  validationDataset?: SequenceDataset;
   /** Called after every step with its number (0-based) and loss components (tests: memory checks). */
   onStep?: (step: number, losses: Record<string, number>) => void;
 }
@@ -141,6 +147,8 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
   const perEpoch = stepsPerEpoch(sequences.length, cfg.pairsPerSequence, cfg.batchSize);
   const totalSteps = cfg.steps ?? cfg.epochs * perEpoch;
   const hooks = [...configHooks(cfg), ...(opts.auxHooks ?? [])];
+  const valSet = await openValidation(cfg, opts.validationDataset, (l) => progress(l, true));
+  const bestDir = path.join(opts.outDir, 'best');
 
   const net = new SiamFCNet(createBackbone(spec, cfg.seed), cfg.outScale);
   const vars = net.backbone.trainableVariables();
@@ -148,6 +156,7 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
   let startStep = 0;
   let elapsedBefore = 0;
   let resumes: number[] = [];
+  let history: ValidationRecord[] = [];
   try {
     const existing = findCheckpoint(opts.outDir);
     if (existing && !opts.resume) {
@@ -169,6 +178,7 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
       startStep = ck.state.step;
       elapsedBefore = ck.state.elapsedSeconds;
       resumes = [...ck.state.resumes, startStep];
+      history = ck.state.validation;
       progress(`[train] resumed from ${ck.dir} at step ${startStep}/${totalSteps}`, true);
       await log({ event: 'resume', step: startStep, checkpoint: ck.dir, time: new Date().toISOString() });
     } else {
@@ -189,7 +199,7 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
     const checkpoint = async (step: number) => {
       checkpointPath = await saveCheckpoint(
         opts.outDir, net, optimizer, cfg.optimizer.kind,
-        { step, rng: { seed: cfg.seed, step }, config: cfg as unknown as Record<string, unknown>, elapsedSeconds: elapsed(), resumes },
+        { step, rng: { seed: cfg.seed, step }, config: cfg as unknown as Record<string, unknown>, elapsedSeconds: elapsed(), resumes, validation: history },
         cfg.variant,
       );
       await log({ event: 'checkpoint', step, dir: checkpointPath, time: new Date().toISOString() });
@@ -230,7 +240,25 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
       if (done % cfg.logEvery === 0 || done === totalSteps) {
         await log({ event: 'step', step: done, epoch: epoch + 1, lr, losses: values, stepsPerSecond: rate, elapsedSeconds: elapsed(), time: new Date().toISOString() });
       }
-      if (done % cfg.checkpointEvery === 0 && done < totalSteps) await checkpoint(done);
+      if (valSet && cfg.validation && validationDue(done, perEpoch, totalSteps, cfg.validation.every)) {
+        const score = await validate(net, valSet);
+        const rec: ValidationRecord = { step: done, epoch: Math.ceil(done / perEpoch), ...score };
+        const improved = rec.auc > (bestRecord(history)?.auc ?? -Infinity);
+        history = [...history, rec];
+        if (improved) {
+          await saveModel(bestDir, net, { variant: cfg.variant, metrics: { validation: rec }, provenance: { step: done } });
+        }
+        await log({ event: 'validation', ...rec, best: improved, time: new Date().toISOString() });
+        progress(`[validate] step ${done} (epoch ${rec.epoch}): success AUC ${rec.auc.toFixed(3)} ` +
+          `(${Object.entries(rec.perDelta).map(([d, a]) => `Δ${d} ${a.toFixed(3)}`).join(', ')}) in ${rec.seconds.toFixed(1)} s` +
+          `${improved ? ' · best so far' : ` · best ${bestRecord(history)!.auc.toFixed(3)} at step ${bestRecord(history)!.step}`}`, true);
+        await writeCurves(opts.outDir, cfg.variant).catch((e: Error) => progress(`[train] curves not written: ${e.message}`, true));
+        // Checkpoint with the history right away: a resume then never replays a validation whose record it lacks
+        // (and if a crash falls between best/ and this checkpoint, the replay recomputes the same record).
+        if (done < totalSteps) await checkpoint(done);
+      } else if (done % cfg.checkpointEvery === 0 && done < totalSteps) {
+        await checkpoint(done);
+      }
       if (opts.stopAfter !== undefined && done >= opts.stopAfter && done < totalSteps) {
         return { steps: done, startStep, losses, secondsPerStep: (Date.now() - t0) / 1000 / losses.length, checkpointDir: checkpointPath };
       }
@@ -239,8 +267,12 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
     await checkpoint(totalSteps);
     const secondsPerStep = losses.length ? (Date.now() - t0) / 1000 / losses.length : 0;
     const modelDir = path.join(opts.outDir, 'model');
-    const manifest = await saveModel(modelDir, net, {
+    // With validation, the final model is the best-scoring one (its weights are in best/).
+    const best = bestRecord(history);
+    const finalNet = best ? (await loadModel(bestDir)).net : net;
+    const manifest = await saveModel(modelDir, finalNet, {
       variant: cfg.variant,
+      metrics: valSet && cfg.validation ? { validation: validationSummary(cfg.validation, valSet, history) } : {},
       provenance: {
         config: cfg,
         data: {
@@ -248,6 +280,7 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
           sequences: sequences.length, skipped: skipped.length, sequenceNames: sequences.map((s) => s.seq.name),
         },
         steps: totalSteps,
+        selectedStep: best ? best.step : totalSteps,
         stepsPerEpoch: perEpoch,
         trainingSeconds: elapsed(),
         secondsPerStep,
@@ -257,11 +290,35 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
         finishedAt: new Date().toISOString(),
       },
     });
-    progress(`[train] done: ${totalSteps} steps in ${fmtSeconds(elapsed())}; model in ${modelDir}`, true);
+    if (finalNet !== net) finalNet.dispose();
+    await writeCurves(opts.outDir, cfg.variant).catch((e: Error) => progress(`[train] curves not written: ${e.message}`, true));
+    progress(`[train] done: ${totalSteps} steps in ${fmtSeconds(elapsed())}; model in ${modelDir}` +
+      (best ? ` (the weights of step ${best.step}, validation success AUC ${best.auc.toFixed(3)})` : ''), true);
     await log({ event: 'done', step: totalSteps, model: modelDir, elapsedSeconds: elapsed(), time: new Date().toISOString() });
     return { steps: totalSteps, startStep, losses, secondsPerStep, modelDir, manifest, checkpointDir: checkpointPath };
   } finally {
     optimizer.dispose();
     net.dispose();
   }
+}
+
+/**
+ * The validation set a config asks for (null without `validation`): its dataset must not be the training data.
+ * Synthetic validation sequences are generated into their root when missing, as the training data's are.
+ */
+async function openValidation(cfg: TrainConfig, given: SequenceDataset | undefined, log: (line: string) => void): Promise<ValidationSet | null> {
+  const v = cfg.validation;
+  if (!v) return null;
+  if (!given) {
+    if (!v.root) throw new Error('config field "validation.root": no validation data root given');
+    if (cfg.data.root && path.resolve(v.root) === path.resolve(cfg.data.root) && v.split === cfg.data.split) {
+      throw new Error(`config field "validation.root": ${v.root} (split ${v.split}) is the training data; validate on held-out sequences`);
+    }
+  }
+  const ds = given ?? (await openTrainingDataset({ root: v.root, layout: v.layout, split: v.split, synthetic: v.synthetic }, log));
+  const t0 = Date.now();
+  const set = await loadValidationSet(ds, v);
+  log(`[validate] ${set.items.length} sequence runs (${new Set(set.items.map((i) => i.name)).size} sequences × Δ ${v.deltas.join(', ')}, ` +
+    `≤ ${v.maxFrames} frames) from ${ds.name} loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return set;
 }

@@ -26,6 +26,7 @@ const MICRO = {
 
 let dir: string;
 let dataRoot: string;
+let valRoot: string;
 
 // tfjs-backend-cpu's Conv2DBackpropFilter costs ~1 µs per multiply-add (1–2 s per step even for this micro net), so
 // the training runs use wasm when its training kernels are registered (tracker/backend.ts), else cpu. Both are
@@ -41,6 +42,13 @@ before(async () => {
     dataRoot,
     { seed: 7, count: 4, frames: 10, width: 96, height: 96, targetSize: [0.3, 0.45], distractors: 0, occlusionProb: 0, blurProb: 0 },
     'got10k',
+  );
+  valRoot = path.join(dir, 'val');
+  await writeSyntheticDataset(
+    valRoot,
+    { seed: 8, count: 2, frames: 8, width: 96, height: 96, targetSize: [0.3, 0.45], distractors: 0, occlusionProb: 0, blurProb: 0 },
+    'got10k',
+    { split: 'val' },
   );
 });
 
@@ -164,5 +172,54 @@ test('IEN loss through the config: > 0 for a random IEN (R4) backbone, ~0 for th
   await assert.rejects(
     trainTracker({ config: config({ variant: 'cnn4-siamfc' }), outDir: path.join(dir, 'bad-cnn4'), progress: quiet }),
     /field "augment.rotation.kind": the cnn4-siamfc variant is rotation-augmented/,
+  );
+});
+
+test('validation every epoch: records in log, checkpoint and manifest; the final model is the best one; resume keeps the history', async () => {
+  // 4 sequences × 1 pair / batch 2 = 2 steps per epoch: validations at steps 2, 4, 6, 8.
+  const cfg = config({
+    steps: 8,
+    checkpointEvery: 100,
+    validation: { root: valRoot, layout: 'got10k', split: 'val', maxSequences: 2, maxFrames: 8, deltas: [0, 5], every: 1 },
+  });
+  const out = path.join(dir, 'val-run');
+  const res = await trainTracker({ config: cfg, outDir: out, progress: quiet });
+  const log = readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const vals = log.filter((r) => r.event === 'validation');
+  assert.deepEqual(vals.map((v) => v.step), [2, 4, 6, 8]);
+  for (const v of vals) {
+    assert.ok(v.auc >= 0 && v.auc <= 1, `AUC ${v.auc}`);
+    assert.deepEqual(Object.keys(v.perDelta).sort(), ['0', '5']);
+    assert.equal(v.frames, 2 * 2 * 8, 'two sequences × two Δ × 8 frames');
+  }
+  const { net, manifest } = await loadModel(res.modelDir!);
+  net.dispose();
+  const summary = manifest.metrics.validation as { best: { step: number; auc: number }; history: { auc: number }[]; sequences: string[] };
+  assert.equal(summary.history.length, 4);
+  assert.equal(summary.best.auc, Math.max(...vals.map((v) => v.auc)));
+  assert.equal(summary.sequences.length, 2);
+  assert.equal((manifest.provenance as Record<string, number>).selectedStep, summary.best.step);
+  const bestWeights = readFileSync(path.join(out, 'best', 'weights.bin'));
+  assert.ok(bestWeights.equals(readFileSync(path.join(res.modelDir!, 'weights.bin'))), 'the final model holds the best weights');
+  for (const f of ['loss.svg', 'loss.png', 'validation.svg', 'validation.png']) assert.ok(existsSync(path.join(out, 'curves', f)), f);
+  assert.match(readFileSync(path.join(out, 'curves', 'validation.svg'), 'utf8'), /validation success AUC/);
+
+  // A crash after step 5 resumes from the checkpoint written with the validation of step 4.
+  const crashed = path.join(dir, 'val-crashed');
+  await trainTracker({ config: cfg, outDir: crashed, progress: quiet, stopAfter: 5 });
+  const state = JSON.parse(readFileSync(path.join(crashed, 'checkpoint', 'state.json'), 'utf8'));
+  assert.equal(state.step, 4);
+  assert.deepEqual(state.validation.map((v: { step: number }) => v.step), [2, 4]);
+  const resumed = await trainTracker({ config: cfg, outDir: crashed, progress: quiet, resume: true });
+  const m2 = await loadModel(resumed.modelDir!);
+  m2.net.dispose();
+  const h2 = (m2.manifest.metrics.validation as { history: { step: number; auc: number }[] }).history;
+  assert.deepEqual(h2.map((v) => [v.step, v.auc]), summary.history.map((v) => [(v as unknown as { step: number }).step, v.auc]));
+});
+
+test('a validation root that is the training data is refused, naming the field', async () => {
+  await assert.rejects(
+    trainTracker({ config: config({ steps: 2, validation: { root: dataRoot, layout: 'got10k', split: 'train' } }), outDir: path.join(dir, 'val-bad'), progress: quiet }),
+    /config field "validation.root": .* is the training data/,
   );
 });
