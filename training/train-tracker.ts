@@ -211,19 +211,23 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
       const lr = learningRateAt(cfg.optimizer, epoch, cfg.epochs);
       const rng = derivedRng(cfg.seed, RNG_PURPOSE.aux, step);
       const values: Record<string, number> = {};
-      tf.tidy(() => {
-        const { z, x } = batchTensors(batch);
-        const kept: { name: string; value: tf.Scalar }[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const l = stepLosses(net, z, x, labels, hooks, step, rng);
-          for (const c of l.components) kept.push({ name: c.name, value: tf.keep(c.value) });
-          return l.total;
-        }, vars);
-        optimizer.apply(orderedGrads(vars, grads), lr);
-        values.total = value.dataSync()[0];
-        for (const k of kept) values[k.name] = (values[k.name] ?? 0) + k.value.dataSync()[0];
-        tf.dispose(kept.map((k) => k.value));
-      });
+      try {
+        tf.tidy(() => {
+          const { z, x } = batchTensors(batch);
+          const kept: { name: string; value: tf.Scalar }[] = [];
+          const { value, grads } = tf.variableGrads(() => {
+            const l = stepLosses(net, z, x, labels, hooks, step, rng);
+            for (const c of l.components) kept.push({ name: c.name, value: tf.keep(c.value) });
+            return l.total;
+          }, vars);
+          optimizer.apply(orderedGrads(vars, grads), lr);
+          values.total = value.dataSync()[0];
+          for (const k of kept) values[k.name] = (values[k.name] ?? 0) + k.value.dataSync()[0];
+          tf.dispose(kept.map((k) => k.value));
+        });
+      } catch (e) {
+        throw explainStepError(e as Error, step, cfg.batchSize);
+      }
       if (!Number.isFinite(values.total)) {
         throw new Error(`step ${step}: the loss is ${values.total} (diverged); lower optimizer.lr`);
       }
@@ -321,4 +325,18 @@ async function openValidation(cfg: TrainConfig, given: SequenceDataset | undefin
   log(`[validate] ${set.items.length} sequence runs (${new Set(set.items.map((i) => i.name)).size} sequences × Δ ${v.deltas.join(', ')}, ` +
     `≤ ${v.maxFrames} frames) from ${ds.name} loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return set;
+}
+
+/**
+ * A step that failed inside the wasm backend: its heap is capped at 4 GB (wasm32), which a full-size IEN or Het step
+ * (both branches twice, for the rotated copies) exceeds; XNNPACK then reports "status 6" or the module "memory access
+ * out of bounds". Say so, and what to do, instead of the bare message.
+ */
+export function explainStepError(e: Error, step: number, batchSize: number): Error {
+  const msg = e.message ?? String(e);
+  if (tf.getBackend() === 'wasm' && /memory access out of bounds|XNN|status 6|Cannot enlarge memory|out of memory|Aborted\(/i.test(msg)) {
+    return new Error(`step ${step}: the wasm backend ran out of memory (its heap is capped at 4 GB; batch ${batchSize}): ${msg}. ` +
+      'Train this config on native-cpu or tensorflow (--backend native-cpu), or lower batchSize.');
+  }
+  return e;
 }

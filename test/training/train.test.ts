@@ -223,3 +223,19 @@ test('a validation root that is the training data is refused, naming the field',
     /config field "validation.root": .* is the training data/,
   );
 });
+
+test('a wasm out-of-memory inside a step is explained (4 GB heap, what to do); other errors pass through', async () => {
+  const { explainStepError } = await import('../../training/train-tracker.js');
+  const prev = tf.getBackend();
+  await setBackend('wasm');
+  try {
+    const e = explainStepError(new Error('RuntimeError: memory access out of bounds'), 3, 8);
+    assert.match(e.message, /^step 3: the wasm backend ran out of memory \(its heap is capped at 4 GB; batch 8\): .*--backend native-cpu.*lower batchSize/);
+    const xnn = explainStepError(new Error('XNNPACK convolution setup failed with status 6'), 0, 8);
+    assert.match(xnn.message, /ran out of memory/);
+    const other = new Error('shapes do not match');
+    assert.equal(explainStepError(other, 1, 8), other);
+  } finally {
+    await setBackend(prev);
+  }
+});
