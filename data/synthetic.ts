@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { Box } from '../tracker/geometry.js';
 import type { RawFrame } from '../tracker/tracker.js';
+import { SeededRandom } from '../tracker/random.js';
 import { readFrameResized } from './frames.js';
 import { got10kSequenceName, writeGot10kList, writeGot10kSequence } from './got10k.js';
 import { writeOtbSequence } from './otb.js';
@@ -70,33 +71,9 @@ export type SyntheticConfig = z.infer<typeof SyntheticConfigSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Random numbers: mulberry32 seeded through a splitmix-style mix of (seed, index).
 
-/** A deterministic random generator: `next()` uniform in [0, 1). */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Uniform in [lo, hi). */
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-  /** Integer in [lo, hi] inclusive. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  /** One element of `xs`. */
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)];
-  }
-}
+/** A deterministic random generator (the project's mulberry32, tracker/random.ts), seeded with the 32-bit state. */
+export const Rng = SeededRandom;
+export type Rng = SeededRandom;
 
 /** Seed of sequence `index` of a dataset with `seed`. */
 export function sequenceSeed(seed: number, index: number): number {

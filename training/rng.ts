@@ -4,54 +4,14 @@
  * function of the seed and k, so prefetching batches ahead, or resuming after a crash, cannot change them. The
  * checkpoint's "RNG state" is therefore just `{seed, step}`.
  */
+import { SeededRandom } from '../tracker/random.js';
 
-/** A uniform PRNG in [0, 1) with helpers; mulberry32 over a 32-bit state. */
-export class Rng {
-  private state: number;
 
+/** The training generator: the project's mulberry32 (tracker/random.ts) over a hash of the seed. */
+export class Rng extends SeededRandom {
   /** `seed`: any 32-bit integer (other numbers are hashed to one). */
   constructor(seed: number) {
-    this.state = hashInts([Math.floor(seed) | 0]);
-  }
-
-  /** Next float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform float in [lo, hi). */
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-
-  /** Uniform integer in [lo, hi] (both inclusive). */
-  int(lo: number, hi: number): number {
-    return lo + Math.min(hi - lo, Math.floor(this.next() * (hi - lo + 1)));
-  }
-
-  /** A uniformly chosen element of a non-empty array. */
-  pick<T>(xs: readonly T[]): T {
-    if (xs.length === 0) throw new Error('Rng.pick: empty array');
-    return xs[this.int(0, xs.length - 1)];
-  }
-
-  /** Fisher–Yates shuffle into a new array. */
-  shuffle<T>(xs: readonly T[]): T[] {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [out[i], out[j]] = [out[j], out[i]];
-    }
-    return out;
-  }
-
-  /** The raw 32-bit state (for tests and logs). */
-  get raw(): number {
-    return this.state;
+    super(hashInts([Math.floor(seed) | 0]));
   }
 }
 
