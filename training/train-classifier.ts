@@ -9,8 +9,7 @@
  * `model/` (the final model), `log.jsonl` (one JSON object per logged step and per epoch).
  * Every random draw derives from (seed, epoch), so `--resume` continues exactly at the next epoch boundary.
  */
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { tf } from '../tracker/tf.js';
@@ -21,6 +20,7 @@ import { equivarianceObjective, makeAngleSampler, mulberry32 } from '../tracker/
 import { rotateBatch } from '../tracker/ien/rotate.js';
 import { buildRotMnist, type DigitSet, type DigitSplits } from '../data/mnist.js';
 import { Adam } from './optimizers.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint-folder.js';
 
 /** Training configuration (zod, strict, with the reference defaults). */
 export const ClassifierTrainConfig = z
@@ -157,55 +157,23 @@ const CheckpointState = z
 type CheckpointState = z.infer<typeof CheckpointState>;
 
 async function saveCheckpoint(outDir: string, model: Classifier, opt: Adam, state: Omit<CheckpointState, 'format' | 'savedAt' | 'optimizer'>, name: string): Promise<void> {
-  const final = path.join(outDir, 'checkpoint');
-  const old = `${final}.old`;
-  const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
-  await mkdir(tmp, { recursive: true });
-  try {
-    await saveClassifier(path.join(tmp, 'model'), model, { name, provenance: { checkpointEpoch: state.epoch } });
-    const { data, specs } = await tf.io.encodeWeights(opt.state());
-    await writeFile(path.join(tmp, 'optimizer.bin'), Buffer.from(data));
-    const full = CheckpointState.parse({ ...state, format: 'rot-track/classifier-checkpoint@1', savedAt: new Date().toISOString(), optimizer: specs });
-    // state.json last: a folder without it is never taken for a checkpoint
-    await writeFile(path.join(tmp, 'state.json'), JSON.stringify(full, null, 2) + '\n');
-    await rm(old, { recursive: true, force: true });
-    if (existsSync(final)) await rename(final, old);
-    await rename(tmp, final);
-    await rm(old, { recursive: true, force: true });
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  await writeCheckpoint(
+    outDir,
+    (dir) => saveClassifier(dir, model, { name, provenance: { checkpointEpoch: state.epoch } }),
+    opt.state(),
+    (specs) => CheckpointState.parse({ ...state, format: 'rot-track/classifier-checkpoint@1', savedAt: new Date().toISOString(), optimizer: specs }),
+  );
 }
 
 async function loadCheckpoint(outDir: string): Promise<{ state: CheckpointState; model: Classifier; optimizer: Record<string, Tensor> }> {
-  const base = path.join(outDir, 'checkpoint');
-  const dir = [base, `${base}.old`].find((d) => existsSync(path.join(d, 'state.json')));
-  if (!dir) throw new Error(`${base}: no checkpoint to resume from (state.json not found)`);
-  const stateFile = path.join(dir, 'state.json');
-  let json: unknown;
+  const { dir, state, optimizer } = await readCheckpoint(outDir, CheckpointState, (s) => s.optimizer);
   try {
-    json = JSON.parse(await readFile(stateFile, 'utf8'));
+    const { model } = await loadClassifier(path.join(dir, 'model'));
+    return { state, model, optimizer };
   } catch (e) {
-    throw new Error(`${stateFile}: cannot read checkpoint state (${(e as Error).message})`);
+    tf.dispose(Object.values(optimizer));
+    throw e;
   }
-  const r = CheckpointState.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`${stateFile}: field "${i.path.join('.') || '(root)'}": ${i.message}`);
-  }
-  const { model } = await loadClassifier(path.join(dir, 'model'));
-  const binFile = path.join(dir, 'optimizer.bin');
-  let bin: Buffer;
-  try {
-    bin = await readFile(binFile);
-  } catch {
-    model.dispose();
-    throw new Error(`${binFile}: optimizer state missing`);
-  }
-  const ab = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-  const optimizer = tf.io.decodeWeights(ab, r.data.optimizer as unknown as Parameters<typeof tf.io.decodeWeights>[1]) as Record<string, Tensor>;
-  return { state: r.data, model, optimizer };
 }
 
 /** Options of `trainClassifier` besides the config. */
