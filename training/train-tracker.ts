@@ -276,7 +276,8 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
     const finalNet = best ? (await loadModel(bestDir)).net : net;
     const manifest = await saveModel(modelDir, finalNet, {
       variant: cfg.variant,
-      metrics: valSet && cfg.validation ? { validation: validationSummary(cfg.validation, valSet, history) } : {},
+      metrics: valSet && cfg.validation
+        ? { validation: validationSummary({ ...cfg.validation, root: cfg.validation.root ?? cfg.data.root }, valSet, history) } : {},
       provenance: {
         config: cfg,
         data: {
@@ -313,13 +314,15 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
 async function openValidation(cfg: TrainConfig, given: SequenceDataset | undefined, log: (line: string) => void): Promise<ValidationSet | null> {
   const v = cfg.validation;
   if (!v) return null;
+  // Without a root of its own, validation reads the training root's other split (GOT-10k: train / val).
+  const root = v.root ?? cfg.data.root;
   if (!given) {
-    if (!v.root) throw new Error('config field "validation.root": no validation data root given');
-    if (cfg.data.root && path.resolve(v.root) === path.resolve(cfg.data.root) && v.split === cfg.data.split) {
-      throw new Error(`config field "validation.root": ${v.root} (split ${v.split}) is the training data; validate on held-out sequences`);
+    if (!root) throw new Error('config field "validation.root": no validation data root given (use --val-data)');
+    if (cfg.data.root && path.resolve(root) === path.resolve(cfg.data.root) && (v.split === cfg.data.split || v.layout !== 'got10k')) {
+      throw new Error(`config field "validation.root": ${root} (split ${v.split}) is the training data; validate on held-out sequences`);
     }
   }
-  const ds = given ?? (await openTrainingDataset({ root: v.root, layout: v.layout, split: v.split, synthetic: v.synthetic }, log));
+  const ds = given ?? (await openTrainingDataset({ root, layout: v.layout, split: v.split, synthetic: v.synthetic }, log));
   const t0 = Date.now();
   const set = await loadValidationSet(ds, v);
   log(`[validate] ${set.items.length} sequence runs (${new Set(set.items.map((i) => i.name)).size} sequences × Δ ${v.deltas.join(', ')}, ` +

@@ -239,3 +239,11 @@ test('a wasm out-of-memory inside a step is explained (4 GB heap, what to do); o
     await setBackend(prev);
   }
 });
+
+test('without a validation root, validation reads the training root\'s other GOT-10k split', async () => {
+  // dataRoot holds only train/: the val split is missing, and the error names it — proof that the root was taken.
+  await assert.rejects(
+    trainTracker({ config: config({ steps: 2, validation: { layout: 'got10k', split: 'val' } }), outDir: path.join(dir, 'val-default'), progress: quiet }),
+    (e: Error) => e.message.startsWith(`${path.join(dataRoot, 'val', 'list.txt')}: file not found`),
+  );
+});

@@ -15,7 +15,9 @@ Usage: npm run train -- --out <dir> [options]
   --data <root>          data root (config data.root)
   --layout <layout>      got10k | otb | synthetic (config data.layout; synthetic generates GOT-10k-layout
                          sequences into <root> when it holds none)
-  --out <dir>            output folder: checkpoint/, model/ (final), log.jsonl
+  --val-data <root>      validation data root (config validation.root; default: the data root, whose
+                         validation.split — 'val' for GOT-10k — must differ from the training split)
+  --out <dir>            output folder: checkpoint/, model/ (final), best/, curves/, log.jsonl
   --resume               continue from <out>/checkpoint after a crash or to extend --steps
   --steps <n>            total optimiser steps (default: epochs × steps per epoch)
   --variant <name>       siamfc | cnn4-siamfc | re-siamfc | ien-siamfc | het-siamfc
@@ -44,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string' }, data: { type: 'string' }, layout: { type: 'string' }, out: { type: 'string' },
         resume: { type: 'boolean' }, steps: { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' },
-        backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        backend: { type: 'string' }, 'val-data': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
@@ -62,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
   if (typeof values.data === 'string') data.root = values.data;
   if (typeof values.layout === 'string') data.layout = values.layout;
   if (Object.keys(data).length) over.data = data;
+  if (typeof values['val-data'] === 'string') over.validation = { root: values['val-data'] };
   const steps = int('steps', values.steps as string | undefined);
   if (steps !== undefined) over.steps = steps;
   const seed = int('seed', values.seed as string | undefined);
