@@ -25,6 +25,17 @@ function grouped(b: FeatureExtractor): (FeatureExtractor & GroupedModel) | null 
   return typeof (b as Partial<GroupedModel>).forwardFeatures === 'function' ? (b as FeatureExtractor & GroupedModel) : null;
 }
 
+type LayerOutputs = { layerOutputs(x: Tensor4D, training: boolean): { layers: Tensor4D[]; out: Tensor4D } };
+
+/** What L_G is measured on: the pooled features of a grouped backbone, or a plain one's conv outputs unpooled (Λ = 1). */
+function measurable(b: FeatureExtractor): GroupedModel | null {
+  const g = grouped(b);
+  if (g) return g;
+  if (typeof (b as Partial<LayerOutputs>).layerOutputs !== 'function') return null;
+  const plain = b as FeatureExtractor & LayerOutputs;
+  return { forwardFeatures: (x, training) => plain.layerOutputs(x, training) };
+}
+
 /** Percentage of channels kept relative to the homogeneous spec of the largest group size (100 for non-grouped). */
 export function channelsPercent(b: FeatureExtractor): number {
   const g = grouped(b);
@@ -38,14 +49,17 @@ export function channelsPercent(b: FeatureExtractor): number {
   return full > 0 ? (100 * kept) / full : 100;
 }
 
-/** L_G of `backbone` on exemplar crops from the first frame of each sequence of `ds` (at most `maxSequences`). */
+/**
+ * L_G of `backbone` on exemplar crops from the first frame of each sequence of `ds` (at most `maxSequences`): on the
+ * pooled features of a grouped backbone, on the unpooled conv outputs (Λ = 1) of a plain one.
+ */
 export async function trackerEquivariance(
   backbone: FeatureExtractor,
   ds: SequenceDataset,
   maxSequences = 8,
   angles: readonly number[] = [90, 180, 270],
 ): Promise<TrackerEquivariance | null> {
-  const g = grouped(backbone);
+  const g = measurable(backbone);
   if (!g) return null;
   const size = backbone.spec.exemplarSize;
   const crops: Tensor4D[] = [];

@@ -87,33 +87,47 @@ export class Backbone {
    * statistics and updates its moving averages (PyTorch momentum convention); otherwise the moving averages.
    */
   apply(x: Tensor4D, training = false): Tensor4D {
+    return tf.tidy(() => this.run(x, training, null));
+  }
+
+  /**
+   * The output of every conv layer (after its activation) and the features, for the per-layer equivariance error of a
+   * plain backbone: with no feature groups these are compared unpooled (Λ = 1). Deliberately not `forwardFeatures`:
+   * a plain backbone is no GroupedModel, and the IEN loss refuses it.
+   */
+  layerOutputs(x: Tensor4D, training = false): { layers: Tensor4D[]; out: Tensor4D } {
+    const layers: Tensor4D[] = [];
+    const out = this.run(x, training, layers);
+    return { layers, out };
+  }
+
+  private run(x: Tensor4D, training: boolean, collect: Tensor4D[] | null): Tensor4D {
     this.assertAlive();
     if (x.rank !== 4 || x.shape[3] !== this.spec.inChannels) {
       throw new Error(`backbone "${this.spec.name}": input must be [B, H, W, ${this.spec.inChannels}], got [${x.shape}]`);
     }
-    return tf.tidy(() => {
-      let h: Tensor4D = x;
-      this.spec.layers.forEach((layer, i) => {
-        switch (layer.type) {
-          case 'conv':
-            h = this.conv(h, layer, this.params[i] as ConvParams, training);
-            break;
-          case 'maxpool':
-            h = tf.maxPool(h, layer.size, layer.stride, 'valid');
-            break;
-          case 'avgpool':
-            h = tf.avgPool(h, layer.size, layer.stride, 'valid');
-            break;
-          case 'center': {
-            const { mean, variance } = tf.moments(h, [1, 2], true);
-            h = tf.sub(h, mean) as Tensor4D;
-            if (layer.scale) h = tf.div(h, tf.sqrt(tf.add(variance, 1e-5))) as Tensor4D;
-            break;
-          }
+    let h: Tensor4D = x;
+    this.spec.layers.forEach((layer, i) => {
+      switch (layer.type) {
+        case 'conv':
+          h = this.conv(h, layer, this.params[i] as ConvParams, training);
+          collect?.push(h);
+          break;
+        case 'maxpool':
+          h = tf.maxPool(h, layer.size, layer.stride, 'valid');
+          break;
+        case 'avgpool':
+          h = tf.avgPool(h, layer.size, layer.stride, 'valid');
+          break;
+        case 'center': {
+          const { mean, variance } = tf.moments(h, [1, 2], true);
+          h = tf.sub(h, mean) as Tensor4D;
+          if (layer.scale) h = tf.div(h, tf.sqrt(tf.add(variance, 1e-5))) as Tensor4D;
+          break;
         }
-      });
-      return h;
+      }
     });
+    return h;
   }
 
   private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean): Tensor4D {
