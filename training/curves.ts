@@ -47,6 +47,17 @@ export function movingAverage(y: readonly number[], window: number): number[] {
 
 const pad = (lo: number, hi: number): [number, number] => (hi > lo ? [lo, hi] : [lo - 0.5, hi + 0.5]);
 
+/** Round tick positions (1, 2 or 5 × 10^k apart, about `count` of them) within [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 8): number[] {
+  const raw = (hi - lo) / Math.max(1, count);
+  if (!(raw > 0)) return [lo];
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 /** The two charts as SVG text (null when the log holds nothing to draw). */
 export function curveSvgs(text: string, title: string): { loss: string | null; validation: string | null } {
   const { steps, validations } = parseLog(text);
@@ -65,6 +76,7 @@ export function curveSvgs(text: string, title: string): { loss: string | null; v
       xLabel: 'step',
       yLabel: 'loss',
       xRange: pad(Math.min(...steps.map((s) => s.step)), Math.max(...steps.map((s) => s.step))),
+      xTicks: niceTicks(Math.min(...steps.map((s) => s.step)), Math.max(...steps.map((s) => s.step))),
       yRange: yLog ? [10 ** Math.floor(Math.log10(Math.min(...ys))), 10 ** Math.ceil(Math.log10(Math.max(...ys)))]
         : pad(Math.min(0, ...series.flatMap((s) => s.y)), Math.max(...series.flatMap((s) => s.y))),
       yLog,
@@ -83,6 +95,7 @@ export function curveSvgs(text: string, title: string): { loss: string | null; v
       xLabel: 'step',
       yLabel: 'success AUC',
       xRange: pad(0, maxStep),
+      xTicks: niceTicks(0, maxStep),
       yRange: [0, 1],
     });
   }
