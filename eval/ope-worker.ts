@@ -7,6 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../tracker/node/backend.js';
 import { loadTracker, type LoadedTracker } from '../tracker/node/load-tracker.js';
+import { chooseEngine } from '../tracker/node/onnx/choose-engine.js';
+import type { EngineName } from '../tracker/engine/engine.js';
 import { openDataset, type DatasetRef } from './datasets.js';
 import { ResultStore } from './results.js';
 import { runSequence } from './run-sequence.js';
@@ -16,6 +18,10 @@ interface Init {
   resultsRoot: string;
   backend: string;
   modelsDir?: string;
+  /** Engine resolved by the main thread ('tfjs' when absent) and the onnx intra-op threads of this worker. */
+  engine?: EngineName;
+  engineThreads?: number;
+  engineAuto?: boolean;
 }
 
 const port = parentPort;
@@ -23,6 +29,10 @@ if (!port) throw new Error('eval/ope-worker.ts must run as a worker thread');
 const init = workerData as Init;
 const backend = await initBackend({ backend: init.backend as never, log: () => {} });
 const dataset = openDataset(init.dataset);
+// the main thread already chose (and logged) the engine: no flag or env var is read again here
+const engine = init.engine === 'onnx'
+  ? { ...chooseEngine({ engine: 'onnx', threads: init.engineThreads, argv: [], env: {}, log: () => {} }), auto: init.engineAuto }
+  : undefined;
 const trackers = new Map<string, LoadedTracker>();
 let stopping = false;
 
@@ -36,7 +46,7 @@ port.on('message', async (msg: { type: 'run'; tracker: string; seq: string } | {
   try {
     let loaded = trackers.get(msg.tracker);
     if (!loaded) {
-      loaded = await loadTracker(msg.tracker, init.modelsDir);
+      loaded = await loadTracker(msg.tracker, init.modelsDir, { engine });
       trackers.set(msg.tracker, loaded);
     }
     const seq = await dataset.sequence(msg.seq);

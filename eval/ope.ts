@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { tf } from '../tracker/tf.js';
 import { initBackend, type BackendRequest } from '../tracker/node/backend.js';
 import { loadTracker } from '../tracker/node/load-tracker.js';
+import type { EngineName } from '../tracker/engine/engine.js';
+import { chooseEngine } from '../tracker/node/onnx/choose-engine.js';
 import { openDataset, type DatasetRef } from './datasets.js';
 import { ResultStore } from './results.js';
 
@@ -22,6 +24,12 @@ export interface OpeOptions {
   workers?: number;
   /** tfjs backend for the workers (default 'auto'). */
   backend?: string;
+  /** Inference engine of the trackers (default: tfjs, the trackers' own path); resolved by the caller (chooseEngine). */
+  engine?: EngineName;
+  /** onnx intra-op threads per worker (default: cores / workers). */
+  engineThreads?: number;
+  /** The engine came from 'auto': a model onnx cannot take runs on tfjs (with a warning) instead of failing. */
+  engineAuto?: boolean;
   modelsDir?: string;
   onProgress?: (p: OpeProgress) => void;
   signal?: AbortSignal;
@@ -116,9 +124,12 @@ async function runInProcess(o: OpeOptions, jobs: Job[], result: OpeResult, onFra
   if (o.backend) await initBackend({ backend: o.backend as BackendRequest, log: () => {} });
   else await tf.ready();
   const dataset = openDataset(o.dataset);
+  const engine = o.engine === 'onnx'
+    ? { ...chooseEngine({ engine: 'onnx', threads: o.engineThreads ?? os.availableParallelism(), argv: [], env: {}, log: () => {} }), auto: o.engineAuto }
+    : undefined;
   for (const job of jobs) {
     if (o.signal?.aborted) throw new Error('evaluation aborted');
-    const loaded = await loadTracker(job.tracker, o.modelsDir);
+    const loaded = await loadTracker(job.tracker, o.modelsDir, { engine });
     try {
       const seq = await dataset.sequence(job.seq);
       const store = new ResultStore(o.resultsRoot, dataset.name, loaded.name);
@@ -173,6 +184,9 @@ function runInWorkers(
         workerData: {
           entry: new URL('./ope-worker.ts', import.meta.url).href,
           dataset: o.dataset, resultsRoot: o.resultsRoot, backend: o.backend ?? 'auto', modelsDir: o.modelsDir,
+          engine: o.engine ?? 'tfjs',
+          engineAuto: o.engineAuto,
+          engineThreads: o.engineThreads ?? Math.max(1, Math.floor(os.availableParallelism() / n)),
         },
       });
       workers.push(w);

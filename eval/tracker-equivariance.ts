@@ -30,10 +30,19 @@ type LayerOutputs = { layerOutputs(x: Tensor4D, training: boolean): { layers: Te
 /** What L_G is measured on: the pooled features of a grouped backbone, or a plain one's conv outputs unpooled (Λ = 1). */
 function measurable(b: FeatureExtractor): GroupedModel | null {
   const g = grouped(b);
-  if (g) return g;
-  if (typeof (b as Partial<LayerOutputs>).layerOutputs !== 'function') return null;
-  const plain = b as FeatureExtractor & LayerOutputs;
-  return { forwardFeatures: (x, training) => plain.layerOutputs(x, training) };
+  const forward: GroupedModel['forwardFeatures'] | null = g
+    ? (x, training) => g.forwardFeatures(x, training)
+    : typeof (b as Partial<LayerOutputs>).layerOutputs === 'function'
+      ? (x, training) => (b as FeatureExtractor & LayerOutputs).layerOutputs(x, training)
+      : null;
+  if (!forward) return null;
+  // Layers whose map is empty at the exemplar size (a spec too deep for its crop) have no error to measure.
+  return {
+    forwardFeatures: (x, training) => {
+      const f = forward(x, training);
+      return { ...f, layers: f.layers.filter((t) => t.shape[1] > 0 && t.shape[2] > 0) };
+    },
+  };
 }
 
 /** Percentage of channels kept relative to the homogeneous spec of the largest group size (100 for non-grouped). */

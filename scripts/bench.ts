@@ -2,8 +2,11 @@
  * `npm run bench`: tracking frames/s and backbone conv GFLOP/s per available tfjs backend and backbone size, next to
  * the engine's own large matMul GFLOP/s measured in the same run (the in-engine ceiling). Prints a table and writes
  * JSON (default artifacts/bench.json). A benchmark, not a test: numbers depend on the machine and its load.
+ * Then the engine benchmark (scripts/bench-engines.ts): per shipped variant and per inference engine (tfjs,
+ * onnxruntime-node) fps, ms/frame p50/p95, conv GFLOP/s as a fraction of the sgemm ceiling, peak RSS, Het/IEN ratio
+ * (reports/engines/bench.{json,md}); `--no-engines` skips it.
  *
- *   npm run bench -- [--backends wasm,cpu] [--frames 20] [--out artifacts/bench.json] [--all]
+ *   npm run bench -- [--backends wasm,cpu] [--frames 20] [--out artifacts/bench.json] [--all] [--no-engines]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +20,8 @@ import type { RawFrame } from '../tracker/tracker.js';
 import { registerWasmTrainingKernels } from '../tracker/backend.js';
 import { loadTfjsNode } from '../tracker/node/backend.js';
 import { registerNativeBackend } from '../tracker/node/native-backend.js';
+import { benchEngines } from './bench-engines.js';
+import { benchFrames } from './bench-frames.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,12 +29,14 @@ const { values: args } = parseArgs({
     frames: { type: 'string', default: '20' },
     out: { type: 'string', default: 'artifacts/bench.json' },
     all: { type: 'boolean', default: false },
+    'no-engines': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench -- [--backends wasm,cpu] [--frames N] [--out file.json] [--all]\n' +
-    '  --all  also run the full-width AlexNet on the slow pure-JS cpu backend');
+  console.log('usage: npm run bench -- [--backends wasm,cpu] [--frames N] [--out file.json] [--all] [--no-engines]\n' +
+    '  --all         also run the full-width AlexNet on the slow pure-JS cpu backend\n' +
+    '  --no-engines  skip the per-variant tfjs vs onnxruntime-node benchmark (npm run bench:engines)');
   process.exit(0);
 }
 
@@ -51,21 +58,6 @@ function convFlops(spec: BackboneSpec, size: number): number {
   return flops;
 }
 
-/** A 640×360 textured frame sequence with a bright square drifting right. */
-function frames(n: number): RawFrame[] {
-  const W = 640, H = 360;
-  return Array.from({ length: n }, (_, t) => {
-    const data = new Uint8Array(W * H * 3);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const inObj = x >= 300 + t * 2 && x < 360 + t * 2 && y >= 150 && y < 210;
-        const v = inObj ? 230 : 100 + 40 * Math.sin(x * 0.05) * Math.cos(y * 0.07);
-        data.set([v, v * 0.8, 255 - v], (y * W + x) * 3);
-      }
-    }
-    return { data, width: W, height: H };
-  });
-}
 
 /** The engine's large matMul throughput in GFLOP/s (best of 3 after a warm-up). */
 async function matMulGflops(n: number): Promise<number> {
@@ -108,7 +100,7 @@ const models: { name: string; spec: BackboneSpec; slow: boolean }[] = [
   { name: 'pooled pixels (untrained)', spec: pooledPixelsSpec(4, { exemplarSize: 63, instanceSize: 127 }), slow: false },
 ];
 const nFrames = Math.max(3, Number(args.frames));
-const seq = frames(nFrames + 2);
+const seq = benchFrames(nFrames + 2);
 const rows: Row[] = [];
 for (const backend of candidates) {
   if (!tf.findBackendFactory(backend)) {
@@ -172,3 +164,7 @@ writeFileSync(args.out, JSON.stringify({
   date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, rows,
 }, null, 2) + '\n');
 console.log(`[bench] wrote ${args.out}`);
+if (!args['no-engines']) {
+  console.log('\n[bench] engines (tfjs vs onnxruntime-node) per shipped variant — npm run bench:engines');
+  await benchEngines({ out: 'reports/engines/bench.json', md: 'reports/engines/bench.md' });
+}

@@ -62,7 +62,10 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   await uploads.init();
   const jobsDir = path.join(path.resolve(config.uploadDir), 'jobs');
   await mkdir(jobsDir, { recursive: true });
-  const models = new ModelRegistry(path.resolve(config.modelDir));
+  // The config already holds --engine / ROT_TRACK_ENGINE: the registry reads no flag or variable of its own.
+  const models = new ModelRegistry(path.resolve(config.modelDir), {
+    engine: config.engine, argv: [], env: {}, log: (message) => log.info('engine', { message }),
+  });
   await models.refresh();
   const reports = new EvalReports(path.resolve(config.evalDir));
   const classifiers = new Classifiers(path.resolve(config.modelDir));

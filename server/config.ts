@@ -39,6 +39,8 @@ export const ServerConfig = z
     datasetRoot: z.string().min(1).default(path.resolve(ROOT, '..', 'shared', 'data', 'otb-mini')),
     /** tfjs backend request for initBackend ('auto', 'wasm', 'cpu', 'tensorflow', …). */
     backend: z.string().min(1).default('auto'),
+    /** Inference engine of the trackers: auto (onnxruntime-node when it loads, else tfjs), onnx or tfjs. */
+    engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
     /** Largest socket.io message, bytes. */
     maxMessageBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
     /** Largest webcam frame payload (`image` bytes). */
@@ -76,6 +78,7 @@ const ENV: Record<string, string> = {
   evalDir: 'ROT_TRACK_EVAL_DIR',
   datasetRoot: 'ROT_TRACK_DATASET_ROOT',
   backend: 'ROT_TRACK_BACKEND',
+  engine: 'ROT_TRACK_ENGINE',
   maxMessageBytes: 'ROT_TRACK_MAX_MESSAGE_BYTES',
   maxCamFrameBytes: 'ROT_TRACK_MAX_CAM_FRAME_BYTES',
   httpRatePerSec: 'ROT_TRACK_HTTP_RATE',

@@ -95,6 +95,7 @@ export class EvalRunner {
     try {
       const res = await runOpe({
         trackers, dataset: ref, resultsRoot, workers: 1, backend: this.backend, modelsDir: this.modelDir, signal,
+        engine: this.models.engine.engine, engineThreads: this.models.engine.threads, engineAuto: this.models.engine.auto,
         onProgress: (p: OpeProgress) => this.sink.progress({ runId, ...p }),
       });
       if (signal.aborted) throw new Error('evaluation aborted');

@@ -2,6 +2,8 @@
  * The models the server tracks with: trained SiamFC models found under `<modelDir>/<name>/model.json` (loaded lazily,
  * one network shared by every tracker that uses it) plus the weight-free `template-matching` fallback (SiamFC over
  * average-pooled, zero-mean pixels), which is always available and is the default until a trained model exists.
+ * Networks run on the fastest inference engine available (tracker/node/onnx/choose-engine.ts: onnxruntime-node when it
+ * loads, else tfjs; `--engine` / ROT_TRACK_ENGINE override), chosen and logged once when the registry is created.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +13,8 @@ import { TEMPLATE_MATCHING as REGISTRY_TEMPLATE_MATCHING, VARIANT_DESCRIPTIONS, 
 import { createBackbone, parseManifest } from '../tracker/weights.js';
 import { loadModel } from '../tracker/node/model-files.js';
 import type { Tracker } from '../tracker/tracker.js';
+import type { SiamFCEngine } from '../tracker/engine/engine.js';
+import { type EngineChoice, chooseEngine, createEngine } from '../tracker/node/onnx/choose-engine.js';
 import { AppError } from './errors.js';
 import type { ModelInfo, ModelList } from './protocol.js';
 
@@ -20,7 +24,24 @@ export const TEMPLATE_MATCHING = REGISTRY_TEMPLATE_MATCHING;
 interface Entry {
   info: ModelInfo;
   dir?: string;
-  net?: Promise<{ net: SiamFCNet; tracker: SiamFCConfigInput }>;
+  net?: Promise<Loaded>;
+}
+
+interface Loaded {
+  net: SiamFCNet;
+  tracker: SiamFCConfigInput;
+  engine: SiamFCEngine | null;
+}
+
+/** Options of the registry. */
+export interface ModelRegistryOptions {
+  /** Engine request ('auto' by default; `--engine` and ROT_TRACK_ENGINE override it). */
+  engine?: string;
+  /** Where the `[engine] …` line goes (default console.error). */
+  log?: (msg: string) => void;
+  /** Flags and environment read by the engine choice (default: the process's). */
+  argv?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Models on disk and in memory. `refresh()` rescans the folder; `createTracker()` builds a tracker on a shared net. */
@@ -28,8 +49,13 @@ export class ModelRegistry {
   private entries = new Map<string, Entry>();
   private broken: { name: string; reason: string }[] = [];
   private preferred: string = TEMPLATE_MATCHING;
+  private readonly log: (msg: string) => void;
+  /** The inference engine every model runs on. */
+  readonly engine: EngineChoice;
 
-  constructor(private readonly modelDir: string) {
+  constructor(private readonly modelDir: string, opts: ModelRegistryOptions = {}) {
+    this.log = opts.log ?? ((m: string) => console.error(m));
+    this.engine = chooseEngine({ engine: opts.engine, log: this.log, argv: opts.argv, env: opts.env });
     this.entries.set(TEMPLATE_MATCHING, {
       info: {
         name: TEMPLATE_MATCHING,
@@ -113,22 +139,32 @@ export class ModelRegistry {
         entry.net = undefined;
       });
     }
-    let loaded: { net: SiamFCNet; tracker: SiamFCConfigInput };
+    let loaded: Loaded;
     try {
       loaded = await entry.net;
     } catch (e) {
       throw new AppError('unavailable', `model "${n}" could not be loaded: ${(e as Error).message}`, 503);
     }
-    return new SiamFCTracker(loaded.net, loaded.tracker, n);
+    return new SiamFCTracker(loaded.net, loaded.tracker, n, loaded.engine ?? undefined);
   }
 
-  private async load(entry: Entry): Promise<{ net: SiamFCNet; tracker: SiamFCConfigInput }> {
+  private async load(entry: Entry): Promise<Loaded> {
     if (!entry.dir) {
       const net = new SiamFCNet(createBackbone(templateMatchingSpec()));
-      return { net, tracker: {} };
+      return { net, tracker: {}, engine: this.engineFor(net, entry.info.name) };
     }
     const { net, manifest } = await loadModel(entry.dir);
-    return { net, tracker: manifest.tracker };
+    return { net, tracker: manifest.tracker, engine: this.engineFor(net, entry.info.name) };
+  }
+
+  /** The chosen engine over `net`; a model the onnx engine cannot take runs on tfjs, and the log says why. */
+  private engineFor(net: SiamFCNet, name: string): SiamFCEngine | null {
+    try {
+      return createEngine(this.engine, net, name);
+    } catch (e) {
+      this.log(`[engine] ${name}: tfjs instead of onnx — ${(e as Error).message}`);
+      return null;
+    }
   }
 
   /** Release every loaded network. Trackers built on them must be disposed first. */
@@ -136,7 +172,9 @@ export class ModelRegistry {
     for (const e of this.entries.values()) {
       if (!e.net) continue;
       try {
-        (await e.net).net.dispose();
+        const loaded = await e.net;
+        loaded.engine?.dispose();
+        loaded.net.dispose();
       } catch {
         // a model that failed to load holds nothing
       }

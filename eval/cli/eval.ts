@@ -14,6 +14,8 @@ import { writeReport, type TrackerMeta } from '../report.js';
 import type { TrackerEvaluation } from '../metrics.js';
 import { loadTracker } from '../../tracker/node/load-tracker.js';
 import { initBackend, type BackendRequest } from '../../tracker/node/backend.js';
+import { chooseEngine } from '../../tracker/node/onnx/choose-engine.js';
+import { availableParallelism } from 'node:os';
 import { channelsPercent, trackerEquivariance } from '../tracker-equivariance.js';
 
 const USAGE = `Usage: npm run eval -- --trackers <names|paths> (--otb <root> | --got10k <root> [--split val]) --out <dir> [options]
@@ -29,6 +31,8 @@ Runs each tracker over each sequence (OTB one-pass evaluation), writes result fi
   --out <dir>          output folder (default runs/eval)
   --workers N          worker threads (default: one per core; 0 = in this thread)
   --backend NAME       tfjs backend of the workers (auto, tensorflow, native-cpu, wasm, cpu)
+  --engine NAME        inference engine: auto (default: onnxruntime-node when it loads, else tfjs), onnx, tfjs;
+                       also ROT_TRACK_ENGINE. With N workers each onnx session gets cores/N threads
   --no-png             SVG plots only
   --help               this text
 `;
@@ -44,6 +48,7 @@ const Args = z
     out: z.string().default('runs/eval'),
     workers: z.coerce.number().int().min(0).optional(),
     backend: z.string().default('auto'),
+    engine: z.enum(['auto', 'tfjs', 'onnx']).optional(),
     png: z.boolean().default(true),
   })
   .refine((a) => Boolean(a.otb) !== Boolean(a.got10k), { message: 'give exactly one of --otb or --got10k' });
@@ -61,7 +66,7 @@ function parse(): z.infer<typeof Args> {
       options: {
         trackers: { type: 'string' }, otb: { type: 'string' }, got10k: { type: 'string' }, split: { type: 'string' },
         deltas: { type: 'string' }, sequences: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' },
-        backend: { type: 'string' }, 'no-png': { type: 'boolean' }, help: { type: 'boolean' },
+        backend: { type: 'string' }, engine: { type: 'string' }, 'no-png': { type: 'boolean' }, help: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -100,7 +105,20 @@ async function main(): Promise<void> {
   });
   const trackers = a.trackers.split(',').map((s) => s.trim()).filter(Boolean);
   // this thread only loads models to read their sizes; the workers track (each picks the same backend)
-  await initBackend({ backend: a.backend as BackendRequest }).catch((e: Error) => fail(e.message, 1));
+  const backendName = await initBackend({ backend: a.backend as BackendRequest }).catch((e: Error) => fail(e.message, 1));
+  // the engine of the workers: each onnx session gets cores / workers intra-op threads
+  const cores = availableParallelism();
+  const nWorkers = a.workers ?? cores;
+  const engineThreads = nWorkers > 0 ? Math.max(1, Math.floor(cores / nWorkers)) : cores;
+  let engine: ReturnType<typeof chooseEngine>;
+  try {
+    engine = chooseEngine({
+      engine: a.engine, threads: engineThreads, tfjsBackend: backendName,
+      note: nWorkers > 1 ? `per worker × ${nWorkers} workers` : undefined,
+    });
+  } catch (e) {
+    fail((e as Error).message, 1);
+  }
   const meta: Record<string, TrackerMeta> = {};
   // Sizes, channel share and the per-layer equivariance error L_G of every grouped backbone, on first-frame exemplar
   // crops of the (unrotated) evaluation sequences.
@@ -136,7 +154,8 @@ async function main(): Promise<void> {
     }
     const resultsRoot = path.join(a.out, 'results');
     console.error(`[eval] ${benchmark}: ${trackers.join(', ')}`);
-    const res = await runOpe({ trackers, dataset: ref, resultsRoot, workers: a.workers, backend: a.backend, onProgress: progressLine });
+    const res = await runOpe({ trackers, dataset: ref, resultsRoot, workers: a.workers, backend: a.backend,
+      engine: engine.engine, engineThreads, engineAuto: engine.auto, onProgress: progressLine });
     if (process.stderr.isTTY) process.stderr.write('\n');
     for (const f of res.failed) console.error(`[eval] FAILED ${f.tracker}/${f.seq}: ${f.error}`);
     const ds = openDataset(ref);

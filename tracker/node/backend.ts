@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { tf } from '../tf.js';
 import { registerNativeBackend } from './native-backend.js';
+import { lastFlagValue } from './argv.js';
 import {
   BACKEND_NAMES, describeBackend, isBackendName, noteBackendOrigin, registerWasmTrainingKernels, setBackend,
   type BackendName,
@@ -50,21 +51,7 @@ const TFJS_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'
  * undefined when absent. Throws when `--backend` is the last argument or is followed by another flag.
  */
 export function backendFromArgv(argv: readonly string[]): string | undefined {
-  let found: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--backend') {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) {
-        throw new Error(`--backend needs a value: one of auto, ${BACKEND_NAMES.join(', ')}`);
-      }
-      found = v;
-      i++;
-    } else if (a.startsWith('--backend=')) {
-      found = a.slice('--backend='.length);
-    }
-  }
-  return found;
+  return lastFlagValue(argv, 'backend', ['auto', ...BACKEND_NAMES]);
 }
 
 type TfjsNodeResult = { ok: true; pkg: string } | { ok: false; reason: string };

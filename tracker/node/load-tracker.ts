@@ -14,6 +14,14 @@ import type { ModelManifest } from '../weights.js';
 import { ModelFileError } from '../weights.js';
 import { TEMPLATE_MATCHING, templateMatchingSpec } from '../registry.js';
 import { loadModel } from './model-files.js';
+import type { SiamFCEngine } from '../engine/engine.js';
+import { type EngineChoice, createEngine } from './onnx/choose-engine.js';
+
+/** Options of `loadTracker`. */
+export interface LoadTrackerOptions {
+  /** Run the networks on this engine (from `chooseEngine`); default: tfjs, the tracker's own path. */
+  engine?: EngineChoice;
+}
 
 /** Folder of the shipped models: `tracker/models/<name>/model.json`. */
 export const SHIPPED_MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'models');
@@ -27,9 +35,11 @@ export interface LoadedTracker {
   manifest: ModelManifest | null;
   /** Where it came from (`built-in` or the model folder). */
   source: string;
+  /** The inference engine the trackers use (null: tfjs). Shared like the network. */
+  engine: SiamFCEngine | null;
   /** A new tracker over the shared network (dispose it; the network stays). */
   createTracker(): SiamFCTracker;
-  /** Release the network. */
+  /** Release the network (and the engine). */
   dispose(): void;
 }
 
@@ -49,10 +59,14 @@ export async function listModels(dir = SHIPPED_MODELS_DIR): Promise<string[]> {
  * Load a tracker by name (`template-matching`, or a model folder under `modelsDir`) or by path. Unknown names give
  * an error listing what is available; bad files give the model-file errors (file and field).
  */
-export async function loadTracker(nameOrPath: string, modelsDir = SHIPPED_MODELS_DIR): Promise<LoadedTracker> {
+export async function loadTracker(
+  nameOrPath: string,
+  modelsDir = SHIPPED_MODELS_DIR,
+  options: LoadTrackerOptions = {},
+): Promise<LoadedTracker> {
   if (nameOrPath === TEMPLATE_MATCHING) {
     const net = new SiamFCNet(new Backbone(templateMatchingSpec()));
-    return wrap(TEMPLATE_MATCHING, net, null, 'built-in');
+    return wrap(TEMPLATE_MATCHING, net, null, 'built-in', options);
   }
   const looksLikePath = nameOrPath.includes('/') || nameOrPath.includes('\\') || nameOrPath.endsWith('.json');
   const candidate = looksLikePath ? nameOrPath : path.join(modelsDir, nameOrPath);
@@ -66,16 +80,29 @@ export async function loadTracker(nameOrPath: string, modelsDir = SHIPPED_MODELS
   }
   const { net, manifest, dir } = await loadModel(candidate);
   const name = looksLikePath ? path.basename(dir) : nameOrPath;
-  return wrap(name, net, manifest, dir);
+  return wrap(name, net, manifest, dir, options);
 }
 
-function wrap(name: string, net: SiamFCNet, manifest: ModelManifest | null, source: string): LoadedTracker {
+function wrap(name: string, net: SiamFCNet, manifest: ModelManifest | null, source: string, options: LoadTrackerOptions): LoadedTracker {
+  let engine: SiamFCEngine | null = null;
+  if (options.engine) {
+    try {
+      engine = createEngine(options.engine, net, source);
+    } catch (e) {
+      net.dispose();
+      throw e;
+    }
+  }
   return {
     name,
     net,
     manifest,
     source,
-    createTracker: () => new SiamFCTracker(net, manifest?.tracker ?? {}, name),
-    dispose: () => net.dispose(),
+    engine,
+    createTracker: () => new SiamFCTracker(net, manifest?.tracker ?? {}, name, engine ?? undefined),
+    dispose: () => {
+      engine?.dispose();
+      net.dispose();
+    },
   };
 }

@@ -1,0 +1,35 @@
+// The tracker's sparse response upsampling is bit-identical to tracker/siamfc/response.ts `upsample`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cubicResizeMatrix, upsample } from '../../tracker/siamfc/response.js';
+import { resizeTaps, upsampleTaps } from '../../tracker/engine/upsample.js';
+import { mulberry32 } from '../../tracker/random.js';
+
+test('upsampleTaps = upsample bit for bit (17→272, 17→17, 9→144, 22→352; random, negative, constant maps)', () => {
+  const rand = mulberry32(3);
+  for (const [n, u] of [[17, 272], [17, 17], [9, 144], [22, 352], [5, 7]]) {
+    const M = cubicResizeMatrix(n, u);
+    const taps = resizeTaps(M, n, u);
+    assert.ok(taps.index.length <= 4 * u, `${n}→${u}: at most 4 taps per row`);
+    const maps = [
+      Float32Array.from({ length: n * n }, () => (rand() - 0.5) * 1e-3),
+      Float32Array.from({ length: n * n }, () => rand() * 50 - 70),
+      new Float32Array(n * n).fill(0.25),
+      new Float32Array(n * n),
+    ];
+    for (const m of maps) {
+      const a = upsample(m, n, u, M);
+      const b = upsampleTaps(m, taps);
+      // reused (dirty) buffers give the same numbers
+      const c = upsampleTaps(m, taps, new Float64Array(u * u).fill(7), new Float64Array(u * n).fill(-3));
+      assert.equal(b.length, a.length);
+      for (let i = 0; i < a.length; i++) {
+        if (!Object.is(a[i], b[i]) || !Object.is(a[i], c[i])) assert.fail(`${n}→${u} entry ${i}: ${a[i]} vs ${b[i]} / ${c[i]}`);
+      }
+    }
+  }
+  assert.throws(() => resizeTaps(new Float64Array(3), 2, 2), /matrix has 3 entries, 2×2 expected/);
+  const taps = resizeTaps(cubicResizeMatrix(3, 6), 3, 6);
+  assert.throws(() => upsampleTaps(new Float32Array(9), taps, new Float64Array(5)), /output holds 5 values, 36 needed/);
+  assert.throws(() => upsampleTaps(new Float32Array(9), taps, undefined, new Float64Array(5)), /scratch holds 5 values, 18 needed/);
+});

@@ -1,0 +1,76 @@
+/**
+ * SiamFC crops in plain JavaScript, straight from a frame's RGB bytes into a caller-owned Float32Array (reused
+ * between frames): no frame tensor, no per-frame allocation. Samples exactly where tracker/siamfc/crop.ts
+ * (`cropPatches`) samples, with the same arithmetic as tfjs-backend-cpu's CropAndResize kernel on the mean-subtracted
+ * image (float32 box coordinates, double interpolation, float32 results), so on the cpu / native-cpu backends the
+ * crops are bit-identical. Browser-safe.
+ */
+import { cropBox, type CropRequest } from '../siamfc/crop.js';
+
+const f32 = Math.fround;
+
+
+/**
+ * Write `crops.length` patches `[outSize, outSize, 3]` into `out` (NHWC, float32 0–255) from `rgb` (`H × W × 3`
+ * values 0–255, row-major: a RawFrame's bytes or a float array). Outside the image: `avgColor` (3 float32 values).
+ */
+export function cropPatchesInto(
+  out: Float32Array,
+  rgb: ArrayLike<number>,
+  H: number,
+  W: number,
+  avgColor: Float32Array,
+  crops: readonly CropRequest[],
+  outSize: number,
+): void {
+  const per = outSize * outSize * 3;
+  if (out.length < per * crops.length) throw new Error(`cropPatchesInto: output holds ${out.length} values, ${per * crops.length} needed`);
+  if (rgb.length !== H * W * 3) throw new Error(`cropPatchesInto: image has ${rgb.length} values, ${H}×${W}×3 expected`);
+  if (avgColor.length !== 3) throw new Error(`cropPatchesInto: avgColor must have 3 values, got ${avgColor.length}`);
+  const a0 = avgColor[0], a1 = avgColor[1], a2 = avgColor[2];
+  const avg = [a0, a1, a2];
+  for (let b = 0; b < crops.length; b++) {
+    const [y1, x1, y2, x2] = cropBox(H, W, crops[b], outSize);
+    const hs = outSize > 1 ? ((y2 - y1) * (H - 1)) / (outSize - 1) : 0;
+    const ws = outSize > 1 ? ((x2 - x1) * (W - 1)) / (outSize - 1) : 0;
+    let o = b * per;
+    for (let y = 0; y < outSize; y++) {
+      const yi = outSize > 1 ? y1 * (H - 1) + y * hs : 0.5 * (y1 + y2) * (H - 1);
+      if (yi < 0 || yi > H - 1) {
+        for (let x = 0; x < outSize; x++, o += 3) {
+          out[o] = a0;
+          out[o + 1] = a1;
+          out[o + 2] = a2;
+        }
+        continue;
+      }
+      const top = Math.floor(yi);
+      const bottom = Math.ceil(yi);
+      const yl = yi - top;
+      const rowT = top * W * 3;
+      const rowB = bottom * W * 3;
+      for (let x = 0; x < outSize; x++, o += 3) {
+        const xi = outSize > 1 ? x1 * (W - 1) + x * ws : 0.5 * (x1 + x2) * (W - 1);
+        if (xi < 0 || xi > W - 1) {
+          out[o] = a0;
+          out[o + 1] = a1;
+          out[o + 2] = a2;
+          continue;
+        }
+        const left = Math.floor(xi);
+        const xl = xi - left;
+        const l3 = left * 3;
+        const r3 = Math.ceil(xi) * 3;
+        for (let c = 0; c < 3; c++) {
+          // mean-subtracted float32 values (tf.sub), bilinear in double, float32 result (+ avgColor in float32: tf.add)
+          const a = avg[c];
+          const vtl = f32(rgb[rowT + l3 + c] - a), vtr = f32(rgb[rowT + r3 + c] - a);
+          const vbl = f32(rgb[rowB + l3 + c] - a), vbr = f32(rgb[rowB + r3 + c] - a);
+          const t = vtl + (vtr - vtl) * xl;
+          const bo = vbl + (vbr - vbl) * xl;
+          out[o + c] = f32(f32(t + (bo - t) * yl) + a);
+        }
+      }
+    }
+  }
+}

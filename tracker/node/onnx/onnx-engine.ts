@@ -1,0 +1,119 @@
+/**
+ * The onnxruntime-node engine (CPU execution provider, intra-op threads = cores by default): the exemplar model once
+ * per `init`, the search model (backbone + xcorr head, all scales batched) once per frame. The exemplar features stay
+ * an ort tensor between frames and are fed straight back as the xcorr weight; the search input tensor wraps the
+ * tracker's reused crop buffer (no copy on the JS side). Models come from `exportSiamFCOnnx` (in memory) or from
+ * `.onnx` files written by `writeOnnxModels`.
+ */
+import { availableParallelism } from 'node:os';
+import type { SiamFCNet } from '../../siamfc/network.js';
+import { exportSiamFCOnnx } from '../../engine/onnx-export.js';
+import {
+  type ExemplarFeatures, type SiamFCEngine, checkExemplarCrop, checkSearchCrops,
+} from '../../engine/engine.js';
+import { OrtSession, type OrtTensor, loadOrt, ortTensor } from './ort.js';
+
+/** Sizes the two models assume (from the network's spec). */
+export interface OnnxGeometry {
+  exemplarSize: number;
+  instanceSize: number;
+  responseSize: number;
+}
+
+class OrtExemplar implements ExemplarFeatures {
+  constructor(public kernel: OrtTensor | null) {}
+  dispose(): void {
+    this.kernel = null; // ort tensors returned by a run are garbage-collected
+  }
+}
+
+/** Options of the onnx engine. */
+export interface OnnxEngineOptions {
+  /** Intra-op threads per session (default: all cores). */
+  threads?: number;
+  /** Let idle onnxruntime threads spin (default false; see OrtSessionOptions.spin). */
+  spin?: boolean;
+}
+
+export class OnnxEngine implements SiamFCEngine {
+  readonly name = 'onnx' as const;
+  readonly description: string;
+  readonly threads: number;
+  private searchInput: { data: Float32Array; k: number; tensor: OrtTensor } | null = null;
+
+  private constructor(
+    private readonly exemplarSession: OrtSession,
+    private readonly searchSession: OrtSession,
+    readonly geometry: OnnxGeometry,
+    threads: number,
+  ) {
+    this.threads = threads;
+    const v = loadOrt();
+    this.description = `onnxruntime-node${v.ok ? ` ${v.version}` : ''} (CPU, ${threads} thread${threads === 1 ? '' : 's'})`;
+  }
+
+  /** Export `net` to ONNX in memory and load both models. Throws when onnxruntime-node cannot load (with why). */
+  static fromNet(net: SiamFCNet, opts: OnnxEngineOptions = {}, where = net.backbone.spec.name): OnnxEngine {
+    const r = loadOrt();
+    if (!r.ok) throw new Error(r.reason);
+    const m = exportSiamFCOnnx(net);
+    const threads = opts.threads ?? availableParallelism();
+    return OnnxEngine.fromBytes(m.exemplar, m.search, `${where} (exported exemplar model)`, `${where} (exported search model)`,
+      { exemplarSize: m.exemplarSize, instanceSize: m.instanceSize, responseSize: m.responseSize }, threads, opts.spin);
+  }
+
+  /** Load from model bytes; `exemplarWhere` / `searchWhere` name them (files) in errors. */
+  static fromBytes(exemplar: Uint8Array, search: Uint8Array, exemplarWhere: string, searchWhere: string, geometry: OnnxGeometry,
+    threads = availableParallelism(), spin = false): OnnxEngine {
+    const e = new OrtSession(exemplar, exemplarWhere, { threads, spin });
+    let s: OrtSession;
+    try {
+      s = new OrtSession(search, searchWhere, { threads, spin });
+    } catch (err) {
+      e.dispose();
+      throw err;
+    }
+    return OnnxEngine.checked(e, s, geometry, threads);
+  }
+
+  /** Wrap two loaded sessions after checking their inputs and outputs (errors name the session's source). */
+  static checked(e: OrtSession, s: OrtSession, geometry: OnnxGeometry, threads: number): OnnxEngine {
+    const want = (sess: OrtSession, inputs: string[], output: string) => {
+      const missing = inputs.filter((n) => !sess.inputNames.includes(n));
+      if (missing.length || !sess.outputNames.includes(output)) {
+        e.dispose();
+        s.dispose();
+        throw new Error(`${sess.where}: expected inputs ${inputs.join(', ')} and output ${output}, ` +
+          `got inputs ${sess.inputNames.join(', ') || '(none)'} and outputs ${sess.outputNames.join(', ') || '(none)'}`);
+      }
+    };
+    want(e, ['x'], 'kernel');
+    want(s, ['x', 'kernel'], 'response');
+    return new OnnxEngine(e, s, geometry, threads);
+  }
+
+  exemplar(crop: Float32Array): ExemplarFeatures {
+    const E = this.geometry.exemplarSize;
+    checkExemplarCrop('onnx engine', crop, E);
+    const out = this.exemplarSession.run({ x: ortTensor(crop, [1, E, E, 3]) }, ['kernel']);
+    return new OrtExemplar(out.kernel);
+  }
+
+  respond(z: ExemplarFeatures, crops: Float32Array, k: number): Float32Array {
+    const X = this.geometry.instanceSize;
+    checkSearchCrops('onnx engine', crops, k, X);
+    if (!(z instanceof OrtExemplar) || !z.kernel) throw new Error('onnx engine: exemplar features come from another engine or were disposed');
+    // the same buffer frame after frame: wrap it once
+    if (!this.searchInput || this.searchInput.data !== crops || this.searchInput.k !== k) {
+      this.searchInput = { data: crops, k, tensor: ortTensor(crops, [k, X, X, 3]) };
+    }
+    const out = this.searchSession.run({ x: this.searchInput.tensor, kernel: z.kernel }, ['response']);
+    return out.response.data as Float32Array;
+  }
+
+  dispose(): void {
+    this.searchInput = null;
+    this.exemplarSession.dispose();
+    this.searchSession.dispose();
+  }
+}
