@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     meta[loaded.name] = {
       params: loaded.net.backbone.parameterCount(),
       channelsPercent: channelsPercent(loaded.net.backbone),
+      backend: engine.engine === 'onnx' ? `onnxruntime (${engineThreads} thread${engineThreads === 1 ? '' : 's'})` : `tfjs ${backendName}`,
       ...(lg ? { equivarianceError: lg.perLayer, layerNames: lg.layerNames } : {}),
     };
     loaded.dispose();
