@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
-import { broadcastParams, loadNativeAddon } from '../../tracker/node/native-backend.js';
-import { compare, data, int, nativeOrSkip, pick, rng, tensor, valueAndGrads, type Data } from './util.js';
+import { broadcastParams } from '../../tracker/node/native-backend.js';
+import { compare, data, int, nativeOrSkip, pick, rng, tensor, valueAndGrads, type Data, countCalls } from './util.js';
 
 const reg = nativeOrSkip();
 const skip = !reg.ok;
@@ -133,24 +133,6 @@ test('Transpose (any permutation) and GatherV2 (any axis, IEN-style index maps) 
   compare('gather 2-d indices', valueAndGrads([flat], 30, (t) => tf.gather(t, tf.tensor2d(map, [7, 7], 'int32'), 1)));
 });
 
-/** Runs `fn` on native-cpu counting the add-on's calls by function name. */
-function countCalls(fn: () => void): Record<string, number> {
-  const addon = loadNativeAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const originals = { ...addon };
-  const calls: Record<string, number> = {};
-  for (const [k, f] of Object.entries(originals)) {
-    addon[k] = (...a: unknown[]) => {
-      calls[k] = (calls[k] ?? 0) + 1;
-      return f(...a);
-    };
-  }
-  try {
-    fn();
-  } finally {
-    Object.assign(addon, originals);
-  }
-  return calls;
-}
 
 test('UnsortedSegmentSum (out-of-range ids dropped), Equal (broadcasting) and Cast to float32 match cpu', { skip }, () => {
   const rand = rng(1212);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
 import { loadNativeAddon, type NativeAddon } from '../../tracker/node/native-backend.js';
-import { data, nativeOrSkip, relErr, rng, TOL, type Data } from './util.js';
+import { data, nativeOrSkip, relErr, rng, TOL, type Data, countCalls } from './util.js';
 
 const reg = nativeOrSkip();
 const skip = !reg.ok;
@@ -140,21 +140,3 @@ test('one IEN-SiamFC training step (tiny R4 backbone, equivariance loss on rotat
   assert.ok(checked >= 4, `${checked} gradients compared`);
 });
 
-/** Runs `fn` counting the add-on's calls by function name. */
-function countCalls(fn: () => void): Record<string, number> {
-  const addon = loadNativeAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const originals = { ...addon };
-  const calls: Record<string, number> = {};
-  for (const [k, f] of Object.entries(originals)) {
-    addon[k] = (...a: unknown[]) => {
-      calls[k] = (calls[k] ?? 0) + 1;
-      return f(...a);
-    };
-  }
-  try {
-    fn();
-  } finally {
-    Object.assign(addon, originals);
-  }
-  return calls;
-}

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
-import { registerNativeBackend, type NativeRegistration } from '../../tracker/node/native-backend.js';
+import { loadNativeAddon, registerNativeBackend, type NativeRegistration } from '../../tracker/node/native-backend.js';
 // Registers the gradients of dilated convs (global, every backend), as the app does.
 import '../../tracker/backend.js';
 import { mulberry32 } from '../../tracker/random.js';
@@ -110,4 +110,23 @@ export function pick<T>(rand: () => number, xs: readonly T[]): T {
 
 export function int(rand: () => number, lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo + 1));
+}
+
+/** Runs `fn` counting the native add-on's calls by function name (parity alone would not notice a cpu fallback). */
+export function countCalls(fn: () => void): Record<string, number> {
+  const addon = loadNativeAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const originals = { ...addon };
+  const calls: Record<string, number> = {};
+  for (const [k, f] of Object.entries(originals)) {
+    addon[k] = (...a: unknown[]) => {
+      calls[k] = (calls[k] ?? 0) + 1;
+      return f(...a);
+    };
+  }
+  try {
+    fn();
+  } finally {
+    Object.assign(addon, originals);
+  }
+  return calls;
 }

@@ -594,26 +594,43 @@ void binary_run(const float* a, const float* b, float* out, int64_t rank, const 
 }
 
 // binary(op, a, b, out, p)
+// Parameters of a broadcasting element-wise op: p = [rank, outShape[rank], aStrides[rank], bStrides[rank]]; the
+// element counts of the output and the extents each input must have.
+struct Broadcast {
+  std::vector<int64_t> p;
+  int64_t rank = 0, n = 1, aNeed = 1, bNeed = 1;
+  const int64_t* shape() const { return p.data() + 1; }
+  const int64_t* as() const { return shape() + rank; }
+  const int64_t* bs() const { return as() + rank; }
+};
+
+Broadcast broadcast_params(napi_env env, napi_value v) {
+  Broadcast b;
+  int32_t* raw = typed<int32_t>(env, v, napi_int32_array, 1, "params");
+  b.rank = raw[0];
+  if (b.rank < 1 || b.rank > 16) throw ArgError{"bad rank"};
+  b.p = ints(env, v, size_t(1 + 3 * b.rank), "params");
+  for (int64_t d = 0; d < b.rank; d++) {
+    const int64_t s = b.shape()[d], sa = b.as()[d], sb = b.bs()[d];
+    if (s <= 0 || sa < 0 || sb < 0) throw ArgError{"bad broadcast params"};
+    b.n *= s;
+    b.aNeed += (s - 1) * sa;
+    b.bNeed += (s - 1) * sb;
+  }
+  return b;
+}
+
 NATIVE_FN(Binary) {
   auto a = get_args(env, info, 5);
   const int op = int(number(env, a[0]));
-  int32_t* raw = typed<int32_t>(env, a[4], napi_int32_array, 1, "params");
-  const int64_t rank = raw[0];
-  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
-  auto p = ints(env, a[4], size_t(1 + 3 * rank), "params");
-  const int64_t* shape = p.data() + 1;
-  const int64_t* as = shape + rank;
-  const int64_t* bs = as + rank;
-  int64_t n = 1, aNeed = 1, bNeed = 1;
-  for (int64_t d = 0; d < rank; d++) {
-    if (shape[d] <= 0 || as[d] < 0 || bs[d] < 0) throw ArgError{"bad binary params"};
-    n *= shape[d];
-    aNeed += (shape[d] - 1) * as[d];
-    bNeed += (shape[d] - 1) * bs[d];
-  }
-  const float* x = f32(env, a[1], aNeed, "a");
-  const float* y = f32(env, a[2], bNeed, "b");
-  float* out = f32(env, a[3], n, "out");
+  const Broadcast bc = broadcast_params(env, a[4]);
+  const int64_t rank = bc.rank;
+  const int64_t* shape = bc.shape();
+  const int64_t* as = bc.as();
+  const int64_t* bs = bc.bs();
+  const float* x = f32(env, a[1], bc.aNeed, "a");
+  const float* y = f32(env, a[2], bc.bNeed, "b");
+  float* out = f32(env, a[3], bc.n, "out");
   switch (op) {
     case kAdd: binary_run<kAdd>(x, y, out, rank, shape, as, bs); break;
     case kSub: binary_run<kSub>(x, y, out, rank, shape, as, bs); break;
@@ -632,22 +649,14 @@ NATIVE_FN(Binary) {
 // gradient of max-reductions (IEN's group pooling), where the cpu backend's broadcasting loop costs more than the convs.
 NATIVE_FN(Equal) {
   auto a = get_args(env, info, 4);
-  int32_t* raw = typed<int32_t>(env, a[3], napi_int32_array, 1, "params");
-  const int64_t rank = raw[0];
-  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
-  auto p = ints(env, a[3], size_t(1 + 3 * rank), "params");
-  const int64_t* shape = p.data() + 1;
-  const int64_t* as = shape + rank;
-  const int64_t* bs = as + rank;
-  int64_t n = 1, aNeed = 1, bNeed = 1;
-  for (int64_t d = 0; d < rank; d++) {
-    if (shape[d] <= 0 || as[d] < 0 || bs[d] < 0) throw ArgError{"bad equal params"};
-    n *= shape[d];
-    aNeed += (shape[d] - 1) * as[d];
-    bNeed += (shape[d] - 1) * bs[d];
-  }
-  const float* x = f32(env, a[0], aNeed, "a");
-  const float* y = f32(env, a[1], bNeed, "b");
+  const Broadcast bc = broadcast_params(env, a[3]);
+  const int64_t rank = bc.rank;
+  const int64_t* shape = bc.shape();
+  const int64_t* as = bc.as();
+  const int64_t* bs = bc.bs();
+  const int64_t n = bc.n;
+  const float* x = f32(env, a[0], bc.aNeed, "a");
+  const float* y = f32(env, a[1], bc.bNeed, "b");
   uint8_t* out = typed<uint8_t>(env, a[2], napi_uint8_array, n, "out");
   const int64_t inner = shape[rank - 1], ai = as[rank - 1], bi = bs[rank - 1];
   const int64_t rows = n / inner;
