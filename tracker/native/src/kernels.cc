@@ -594,6 +594,14 @@ void binary_run(const float* a, const float* b, float* out, int64_t rank, const 
 }
 
 // binary(op, a, b, out, p)
+// Integer params `[rank, then `groups` arrays of rank values]` (shapes, strides, permutations); rank in [1, 16].
+std::vector<int64_t> rank_params(napi_env env, napi_value v, int64_t groups, int64_t& rank) {
+  int32_t* raw = typed<int32_t>(env, v, napi_int32_array, 1, "params");
+  rank = raw[0];
+  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
+  return ints(env, v, size_t(1 + groups * rank), "params");
+}
+
 // Parameters of a broadcasting element-wise op: p = [rank, outShape[rank], aStrides[rank], bStrides[rank]]; the
 // element counts of the output and the extents each input must have.
 struct Broadcast {
@@ -606,10 +614,7 @@ struct Broadcast {
 
 Broadcast broadcast_params(napi_env env, napi_value v) {
   Broadcast b;
-  int32_t* raw = typed<int32_t>(env, v, napi_int32_array, 1, "params");
-  b.rank = raw[0];
-  if (b.rank < 1 || b.rank > 16) throw ArgError{"bad rank"};
-  b.p = ints(env, v, size_t(1 + 3 * b.rank), "params");
+  b.p = rank_params(env, v, 3, b.rank);
   for (int64_t d = 0; d < b.rank; d++) {
     const int64_t s = b.shape()[d], sa = b.as()[d], sb = b.bs()[d];
     if (s <= 0 || sa < 0 || sb < 0) throw ArgError{"bad broadcast params"};
@@ -804,10 +809,8 @@ NATIVE_FN(ReduceSum) {
 // tile(x, out, p = [rank, xShape[rank], reps[rank]])
 NATIVE_FN(Tile) {
   auto a = get_args(env, info, 3);
-  int32_t* raw = typed<int32_t>(env, a[2], napi_int32_array, 1, "params");
-  const int64_t rank = raw[0];
-  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
-  auto p = ints(env, a[2], size_t(1 + 2 * rank), "params");
+  int64_t rank = 0;
+  auto p = rank_params(env, a[2], 2, rank);
   const int64_t* xs = p.data() + 1;
   const int64_t* reps = xs + rank;
   std::vector<int64_t> os(static_cast<size_t>(rank)), xstr(static_cast<size_t>(rank));
@@ -843,10 +846,8 @@ NATIVE_FN(Tile) {
 // when `fill` is nonzero the rest of out is set to `constant` first (a fresh Float32Array is already all zeros).
 NATIVE_FN(Pad) {
   auto a = get_args(env, info, 5);
-  int32_t* raw = typed<int32_t>(env, a[2], napi_int32_array, 1, "params");
-  const int64_t rank = raw[0];
-  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
-  auto p = ints(env, a[2], size_t(3 * rank + 1), "params");
+  int64_t rank = 0;
+  auto p = rank_params(env, a[2], 3, rank);
   const int64_t* xs = p.data() + 1;
   const int64_t* before = xs + rank;
   const int64_t* after = before + rank;
@@ -882,10 +883,8 @@ NATIVE_FN(Pad) {
 // transpose(x, out, p = [rank, xShape[rank], perm[rank]]): out dim i is x dim perm[i].
 NATIVE_FN(Transpose) {
   auto a = get_args(env, info, 3);
-  int32_t* raw = typed<int32_t>(env, a[2], napi_int32_array, 1, "params");
-  const int64_t rank = raw[0];
-  if (rank < 1 || rank > 16) throw ArgError{"bad rank"};
-  auto p = ints(env, a[2], size_t(2 * rank + 1), "params");
+  int64_t rank = 0;
+  auto p = rank_params(env, a[2], 2, rank);
   const int64_t* xs = p.data() + 1;
   const int64_t* perm = xs + rank;
   std::vector<int64_t> xstr(static_cast<size_t>(rank)), os(static_cast<size_t>(rank)), ostr(static_cast<size_t>(rank));
