@@ -90,9 +90,33 @@ export const IenLossConfig = z
   })
   .strict();
 
+/**
+ * One source of a training mix. `stills` is the GOT-10k-layout set `npm run data:real` builds from real photographs;
+ * `otb` reads real annotated sequences, restricted to the `train` side of `sequenceSplit` when given (the way the
+ * sequences under ../shared/data must be used); `synthetic` is generated into its root when missing.
+ * `weight`: the source's share of each epoch's pairs is weight / Σ weights.
+ */
+export const DataSource = z
+  .object({
+    /** Name used in logs, sequence names (`<name>/<sequence>`) and the manifest; default `<layout><index>`. */
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').optional(),
+    layout: z.enum(['got10k', 'otb', 'synthetic', 'stills']),
+    root: z.string().min(1),
+    split: z.enum(['train', 'val']).default('train'),
+    /** A split file (data/splits/*.json): only its `train` sequences of this root are used. */
+    sequenceSplit: z.string().min(1).optional(),
+    maxSequences: z.number().int().positive().optional(),
+    synthetic: z.record(z.unknown()).default({}),
+    weight: z.number().positive().default(1),
+  })
+  .strict();
+export type DataSource = z.infer<typeof DataSource>;
+
 /** Where the training sequences come from. */
 export const DataConfig = z
   .object({
+    /** A mix of sources (overrides root/layout/split when given). */
+    sources: z.array(DataSource).min(1).optional(),
     root: z.string().min(1).optional(),
     layout: DataLayout.default('got10k'),
     /** GOT-10k split read for training. */

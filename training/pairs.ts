@@ -22,6 +22,7 @@ import type { Sequence, SequenceDataset } from '../data/dataset.js';
 import { hasFrameSource } from '../data/frames.js';
 import type { TrainConfig } from './config.js';
 import { RNG_PURPOSE, type Rng, derivedRng } from './rng.js';
+import { isMixedDataset } from './data.js';
 
 /** Thresholds of siamfc-pytorch `Pair._filter`. */
 export const FRAME_FILTER = {
@@ -90,6 +91,8 @@ export interface TrainingSequence {
   /** First frame size in pixels. */
   width: number;
   height: number;
+  /** Index of the source in a training mix (config `data.sources`); absent for a single dataset. */
+  source?: number;
 }
 
 /** Result of `prepareSequences`: the usable sequences and the names skipped with the reason. */
@@ -132,7 +135,7 @@ export async function prepareSequences(dataset: SequenceDataset, maxSequences?: 
     const { width, height } = await firstFrameSize(seq);
     const valid = validFrames(seq, width, height);
     if (valid.length < 2) return { name, reason: `${valid.length} valid frame(s)` };
-    return { seq, valid, width, height };
+    return { seq, valid, width, height, ...(isMixedDataset(dataset) ? { source: dataset.sourceOf(name) } : {}) };
   };
   // a few files at a time (GOT-10k train has 9 335 sequences); results keep the dataset's order
   const CONCURRENCY = 16;
@@ -174,7 +177,37 @@ export interface PairPlan {
 export type SamplingOptions = Pick<TrainConfig, 'batchSize' | 'pairsPerSequence' | 'maxGap' | 'augment' | 'seed'> & {
   /** Backbone total stride s: random-crop offsets are in [0, s]. */
   stride: number;
+  /** Weight of each source of a training mix (by `TrainingSequence.source`); absent: every sequence alike. */
+  sourceWeights?: readonly number[];
 };
+
+/**
+ * The sequence index of every item of `epoch` in training order. One dataset: each sequence `pairsPerSequence` times,
+ * shuffled (siamfc-pytorch's Pair). A mix: the epoch's N = sequences × pairsPerSequence items are shared among the
+ * sources by weight (round(N · w_s / Σw)); each source's share cycles through its sequences in a shuffled order, so
+ * a small source is repeated and a large one subsampled; then the whole epoch is shuffled.
+ */
+export function epochOrder(epoch: number, sequences: readonly TrainingSequence[], opts: SamplingOptions): number[] {
+  const items = sequences.length * opts.pairsPerSequence;
+  const rng = derivedRng(opts.seed, RNG_PURPOSE.epochOrder, epoch);
+  const weights = opts.sourceWeights;
+  if (!weights || weights.length < 2) return rng.shuffle(Array.from({ length: items }, (_, i) => i % sequences.length));
+  const bySource: number[][] = weights.map(() => []);
+  sequences.forEach((s, i) => bySource[s.source ?? 0]?.push(i));
+  const present = weights.map((w, k) => (bySource[k].length ? w : 0));
+  const total = present.reduce((a, b) => a + b, 0);
+  const order: number[] = [];
+  bySource.forEach((idx, k) => {
+    if (!idx.length) return;
+    const quota = Math.max(1, Math.round((items * present[k]) / total));
+    let cycle: number[] = [];
+    for (let j = 0; j < quota; j++) {
+      if (cycle.length === 0) cycle = rng.shuffle(idx);
+      order.push(cycle.pop()!);
+    }
+  });
+  return rng.shuffle(order);
+}
 
 /** Optimiser steps per epoch: ⌊sequences · pairsPerSequence / batchSize⌋ (drop_last), at least 1. */
 export function stepsPerEpoch(numSequences: number, pairsPerSequence: number, batchSize: number): number {
@@ -206,13 +239,11 @@ export function planBatch(step: number, sequences: readonly TrainingSequence[], 
   const perEpoch = stepsPerEpoch(sequences.length, opts.pairsPerSequence, opts.batchSize);
   const epoch = Math.floor(step / perEpoch);
   const within = step % perEpoch;
-  const items = sequences.length * opts.pairsPerSequence;
-  const order = derivedRng(opts.seed, RNG_PURPOSE.epochOrder, epoch).shuffle(Array.from({ length: items }, (_, i) => i));
+  const order = epochOrder(epoch, sequences, opts);
   const plans: PairPlan[] = [];
   for (let b = 0; b < opts.batchSize; b++) {
     // fewer items than one batch: wrap around the epoch's order
-    const item = order[(within * opts.batchSize + b) % items];
-    const seqIndex = item % sequences.length;
+    const seqIndex = order[(within * opts.batchSize + b) % order.length];
     const rng = derivedRng(opts.seed, RNG_PURPOSE.pair, step, b);
     const [z, x] = samplePair(sequences[seqIndex].valid, opts.maxGap, rng);
     const aug = derivedRng(opts.seed, RNG_PURPOSE.augment, step, b);

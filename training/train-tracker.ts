@@ -25,7 +25,7 @@ import { type AuxLossHook, ienEquivarianceHook } from './losses.js';
 import { stepLosses } from './objective.js';
 import { createOptimizer } from './optimizers.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { openTrainingDataset } from './data.js';
+import { isMixedDataset, openTrainingDataset, openValidationDataset } from './data.js';
 import { RNG_PURPOSE, derivedRng } from './rng.js';
 import {
   type ValidationRecord, type ValidationSet, bestRecord, loadValidationSet, validate, validationDue, validationSummary,
@@ -144,10 +144,17 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
     throw new Error(`${cfg.data.root ?? dataset.name}: ${(e as Error).message}`);
   }
   const { sequences, skipped } = prepared;
+  if (skipped.length) {
+    progress(`[data] ${skipped.length} of ${sequences.length + skipped.length} sequences skipped by the frame filter: ` +
+      `${skipped.slice(0, 6).map((k) => `${k.name} (${k.reason})`).join(', ')}${skipped.length > 6 ? ', …' : ''}`, true);
+  }
   const perEpoch = stepsPerEpoch(sequences.length, cfg.pairsPerSequence, cfg.batchSize);
   const totalSteps = cfg.steps ?? cfg.epochs * perEpoch;
   const hooks = [...configHooks(cfg), ...(opts.auxHooks ?? [])];
-  const valSet = await openValidation(cfg, opts.validationDataset, (l) => progress(l, true));
+  const trainingNames = isMixedDataset(dataset)
+    ? dataset.sources.flatMap((s) => s.names.map((name) => ({ root: s.root, name })))
+    : cfg.data.root ? dataset.names().map((name) => ({ root: cfg.data.root!, name })) : undefined;
+  const valSet = await openValidation(cfg, opts.validationDataset, (l) => progress(l, true), trainingNames);
   const bestDir = path.join(opts.outDir, 'best');
 
   const net = new SiamFCNet(createBackbone(spec, cfg.seed), cfg.outScale);
@@ -191,6 +198,7 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
     const producer = new BatchProducer(sequences, geometry, {
       batchSize: cfg.batchSize, pairsPerSequence: cfg.pairsPerSequence, maxGap: cfg.maxGap, augment: cfg.augment,
       seed: cfg.seed, stride: geometry.stride, context: cfg.context, prefetch: cfg.prefetch,
+      ...(isMixedDataset(dataset) ? { sourceWeights: dataset.sources.map((s) => s.weight) } : {}),
     });
     const losses: number[] = [];
     const t0 = Date.now();
@@ -283,6 +291,13 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
         data: {
           layout: cfg.data.layout, root: cfg.data.root, dataset: dataset.name, split: cfg.data.split,
           sequences: sequences.length, skipped: skipped.length, sequenceNames: sequences.map((s) => s.seq.name),
+          ...(isMixedDataset(dataset) ? {
+            sources: dataset.sources.map((src, k) => ({
+              name: src.name, layout: src.layout, root: src.root, weight: src.weight,
+              ...(src.sequenceSplit ? { sequenceSplit: src.sequenceSplit } : {}),
+              sequenceNames: sequences.filter((s) => s.source === k).map((s) => s.seq.name.slice(src.name.length + 1)),
+            })),
+          } : {}),
         },
         steps: totalSteps,
         selectedStep: best ? best.step : totalSteps,
@@ -311,18 +326,27 @@ export async function trainTracker(opts: TrainOptions): Promise<TrainResult> {
  * The validation set a config asks for (null without `validation`): its dataset must not be the training data.
  * Synthetic validation sequences are generated into their root when missing, as the training data's are.
  */
-async function openValidation(cfg: TrainConfig, given: SequenceDataset | undefined, log: (line: string) => void): Promise<ValidationSet | null> {
+async function openValidation(
+  cfg: TrainConfig, given: SequenceDataset | undefined, log: (line: string) => void,
+  trainingNames?: { root: string; name: string }[],
+): Promise<ValidationSet | null> {
   const v = cfg.validation;
   if (!v) return null;
   // Without a root of its own, validation reads the training root's other split (GOT-10k: train / val).
   const root = v.root ?? cfg.data.root;
   if (!given) {
     if (!root) throw new Error('config field "validation.root": no validation data root given (use --val-data)');
-    if (cfg.data.root && path.resolve(root) === path.resolve(cfg.data.root) && (v.split === cfg.data.split || v.layout !== 'got10k')) {
+    if (!v.sequenceSplit && cfg.data.root && path.resolve(root) === path.resolve(cfg.data.root) && (v.split === cfg.data.split || v.layout !== 'got10k')) {
       throw new Error(`config field "validation.root": ${root} (split ${v.split}) is the training data; validate on held-out sequences`);
     }
   }
-  const ds = given ?? (await openTrainingDataset({ root, layout: v.layout, split: v.split, synthetic: v.synthetic }, log));
+  const ds = given ?? (await openValidationDataset(root!, v, log));
+  if (trainingNames) {
+    // the same sequence (by root and name) must never both train and select the model
+    const trainedHere = new Set(trainingNames.filter((t) => path.resolve(t.root) === path.resolve(root ?? '')).map((t) => t.name));
+    const both = ds.names().slice(0, v.maxSequences).filter((n) => trainedHere.has(n));
+    if (both.length) throw new Error(`config field "validation": ${both.join(', ')} of ${root} are also training sequences`);
+  }
   const t0 = Date.now();
   const set = await loadValidationSet(ds, v);
   log(`[validate] ${set.items.length} sequence runs (${new Set(set.items.map((i) => i.name)).size} sequences × Δ ${v.deltas.join(', ')}, ` +

@@ -23,6 +23,8 @@ export const ValidationConfig = z
     split: z.enum(['train', 'val']).default('val'),
     /** Generator parameters for layout `synthetic` (data/synthetic.ts); use a seed other than the training data's. */
     synthetic: z.record(z.unknown()).default({}),
+    /** Layout `otb` only: a split file (data/splits/*.json) whose `val` sequences of this root are used. */
+    sequenceSplit: z.string().min(1).optional(),
     /** The first N sequences of the dataset. */
     maxSequences: z.number().int().positive().default(6),
     /** The first N frames of each. */
