@@ -16,6 +16,7 @@ import {
   writePlot,
 } from './plots.js';
 import { writeFileAtomic } from './results.js';
+import { BOOTSTRAP, type Interval, pairedAgainst, trackerIntervals } from './bootstrap.js';
 
 /** Optional facts about a tracker shown in the report. */
 export interface TrackerMeta {
@@ -43,6 +44,8 @@ export interface ReportInput {
   robustness?: RobustnessSeries[];
   /** Title of report.md; default `Evaluation on <benchmark>`. */
   title?: string;
+  /** Tracker the others are compared with by paired bootstrap; default `template-matching` when evaluated. */
+  reference?: string;
 }
 
 /** Options of `writeReport`. */
@@ -55,6 +58,8 @@ export interface WriteReportOptions {
 
 /** Definitions printed in the report and stored in report.json, so every number says what it is. */
 export const METRIC_DEFINITIONS: Record<string, string> = {
+  intervals:
+    `95% CI: percentile bootstrap over sequences (${BOOTSTRAP.resamples} resamples, seeded) of the mean per-sequence score; paired intervals resample the same sequences for both trackers.`,
   successAuc:
     'Success AUC: mean of the success curve at the 21 IoU thresholds linspace(0, 1, 21); a frame succeeds when IoU > threshold (got10k toolkit, OTB OPE).',
   precision: 'Precision@20px: fraction of frames with centre error ≤ 20 px.',
@@ -67,6 +72,9 @@ export const METRIC_DEFINITIONS: Record<string, string> = {
     'First frame forced to the ground truth; curves computed per sequence, then averaged over sequences (not pooled over frames).',
 };
 
+const signed = (v: number): string => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(3)}` : '–');
+const ciText = (i: Interval, sign = false): string =>
+  Number.isFinite(i.lo) ? `[${sign ? signed(i.lo) : i.lo.toFixed(3)}, ${sign ? signed(i.hi) : i.hi.toFixed(3)}]` : '–';
 const n3 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(3));
 const n1 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(1));
 
@@ -127,13 +135,16 @@ export function renderMarkdown(input: ReportInput, plots: PlotRef[] = [], ext = 
   out.push('## Summary\n');
   out.push(
     table(
-      ['Tracker', 'Success AUC', 'Precision@20px', 'Norm. precision@0.2', 'Precision AUC', 'FPS', 'Channels %', 'Params', 'Backend'],
+      ['Tracker', 'Success AUC', 'AUC 95% CI', 'Precision@20px', 'Prec. 95% CI', 'Norm. precision@0.2', 'Precision AUC', 'FPS', 'Channels %', 'Params', 'Backend'],
       evals.map((e) => {
         const m = meta[e.tracker] ?? {};
+        const ci = trackerIntervals(e);
         return [
           e.tracker,
           n3(e.overall.successAuc),
+          ciText(ci.successAuc),
           n3(e.overall.precisionCurve[PRECISION_SCORE_INDEX]),
+          ciText(ci.precision),
           n3(e.overall.normPrecision),
           n3(e.overall.precisionAuc),
           n1(e.overall.fps),
@@ -142,9 +153,21 @@ export function renderMarkdown(input: ReportInput, plots: PlotRef[] = [], ext = 
           m.backend ?? '–',
         ];
       }),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   );
+  const reference = input.reference ?? (evals.some((e) => e.tracker === 'template-matching') ? 'template-matching' : undefined);
+  const paired = reference ? pairedAgainst(evals, reference) : [];
+  if (paired.length) {
+    out.push(`Paired difference of success AUC against \`${reference}\` (same sequences resampled for both; ` +
+      'a difference is clear when its interval excludes 0):\n');
+    out.push(table(
+      ['Tracker', `AUC − ${reference}`, '95% CI', 'Sequences', 'Clear?'],
+      paired.map((p) => [p.tracker, signed(p.diff.mean), ciText(p.diff, true), String(p.sequences),
+        p.diff.lo > 0 ? 'better' : p.diff.hi < 0 ? 'worse' : 'no']),
+      ['l', 'r', 'r', 'r', 'l'],
+    ));
+  }
   out.push('Definitions:\n');
   for (const d of Object.values(METRIC_DEFINITIONS)) out.push(`- ${d}`);
   out.push('');
@@ -220,6 +243,7 @@ export function reportJson(input: ReportInput): Record<string, unknown> {
       tracker: e.tracker,
       meta: input.meta?.[e.tracker] ?? {},
       overall: e.overall,
+      intervals: trackerIntervals(e),
       sequences: e.sequences,
       warnings: e.warnings,
     })),

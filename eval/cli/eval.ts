@@ -17,6 +17,8 @@ import { initBackend, type BackendRequest } from '../../tracker/node/backend.js'
 import { chooseEngine } from '../../tracker/node/onnx/choose-engine.js';
 import { availableParallelism } from 'node:os';
 import { channelsPercent, trackerEquivariance } from '../tracker-equivariance.js';
+import { trainedOn } from '../training-overlap.js';
+import { splitSequences } from '../../data/split.js';
 
 const USAGE = `Usage: npm run eval -- --trackers <names|paths> (--otb <root> | --got10k <root> [--split val]) --out <dir> [options]
 
@@ -28,6 +30,9 @@ Runs each tracker over each sequence (OTB one-pass evaluation), writes result fi
   --got10k <root>      GOT-10k root (with --split val|test|train)
   --deltas 0,0.5,1     Rot-OTB rotation rates in °/frame (one benchmark each, RotOTB-d<Δ>); omit for the plain dataset
   --sequences s1,s2    only these sequences
+  --split-file <f>     only the 'test' sequences of each --otb root in this split file (data/splits/real-sequences.json)
+                       --otb may name several roots, comma-separated: they are evaluated as one benchmark
+                       A model whose manifest lists an evaluated sequence as training data is refused.
   --out <dir>          output folder (default runs/eval)
   --workers N          worker threads (default: one per core; 0 = in this thread)
   --backend NAME       tfjs backend of the workers (auto, tensorflow, native-cpu, wasm, cpu)
@@ -45,6 +50,7 @@ const Args = z
     split: z.enum(['train', 'val', 'test']).default('val'),
     deltas: z.string().optional(),
     sequences: z.string().optional(),
+    'split-file': z.string().optional(),
     out: z.string().default('runs/eval'),
     workers: z.coerce.number().int().min(0).optional(),
     backend: z.string().default('auto'),
@@ -65,7 +71,7 @@ function parse(): z.infer<typeof Args> {
     ({ values } = parseArgs({
       options: {
         trackers: { type: 'string' }, otb: { type: 'string' }, got10k: { type: 'string' }, split: { type: 'string' },
-        deltas: { type: 'string' }, sequences: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' },
+        deltas: { type: 'string' }, sequences: { type: 'string' }, 'split-file': { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' },
         backend: { type: 'string' }, engine: { type: 'string' }, 'no-png': { type: 'boolean' }, help: { type: 'boolean' },
       },
       strict: true,
@@ -119,11 +125,23 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message, 1);
   }
+  const roots = (a.otb ?? a.got10k ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+  const root: string | string[] = roots.length === 1 ? roots[0] : roots;
+  let sequences = a.sequences?.split(',').map((s) => s.trim());
+  if (a['split-file']) {
+    if (!a.otb) fail('--split-file: only with --otb roots', 2);
+    try {
+      const fromSplit = roots.flatMap((r) => splitSequences(a['split-file']!, r, 'test', openDataset(DatasetRef.parse({ layout: 'otb', root: r })).names()));
+      sequences = sequences ? sequences.filter((s) => fromSplit.includes(s)) : fromSplit;
+    } catch (e) {
+      fail((e as Error).message, 1);
+    }
+    if (!sequences.length) fail(`--split-file: no test sequence of ${roots.join(', ')} is left to evaluate`, 1);
+  }
   const meta: Record<string, TrackerMeta> = {};
   // Sizes, channel share and the per-layer equivariance error L_G of every grouped backbone, on first-frame exemplar
   // crops of the (unrotated) evaluation sequences.
-  const lgRef = DatasetRef.parse({ layout: a.otb ? 'otb' : 'got10k', root: a.otb ?? a.got10k, split: a.split,
-    sequences: a.sequences?.split(',').map((s) => s.trim()) });
+  const lgRef = DatasetRef.parse({ layout: a.otb ? 'otb' : 'got10k', root, split: a.split, sequences });
   let lgData: ReturnType<typeof openDataset>;
   try {
     lgData = openDataset(lgRef);
@@ -132,6 +150,12 @@ async function main(): Promise<void> {
   }
   for (const t of trackers) {
     const loaded = await loadTracker(t).catch((e: Error) => fail(e.message, 1));
+    const seen = trainedOn(loaded.manifest, lgData.names());
+    if (seen.length) {
+      loaded.dispose();
+      fail(`${t}: refused — its manifest lists ${seen.join(', ')} as training data (provenance.data); ` +
+        'evaluate it on sequences it did not train on (e.g. --split-file data/splits/real-sequences.json)', 1);
+    }
     const lg = await trackerEquivariance(loaded.net.backbone, lgData);
     meta[loaded.name] = {
       params: loaded.net.backbone.parameterCount(),
@@ -143,10 +167,7 @@ async function main(): Promise<void> {
   }
   const robustness = new Map<string, { delta: number; successAuc: number }[]>();
   for (const delta of deltas) {
-    const ref = DatasetRef.parse({
-      layout: a.otb ? 'otb' : 'got10k', root: a.otb ?? a.got10k, split: a.split, delta,
-      sequences: a.sequences?.split(',').map((s) => s.trim()),
-    });
+    const ref = DatasetRef.parse({ layout: a.otb ? 'otb' : 'got10k', root, split: a.split, delta, sequences });
     let benchmark: string;
     try {
       benchmark = openDataset(ref).name;

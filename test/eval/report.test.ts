@@ -57,7 +57,8 @@ test('writeReport: markdown tables, JSON, plots of the requested size', async ()
     assert.equal(files.length, 12);
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     // ranked by success AUC; fps of perfect = mean(1/0.5, 1/0.5) = 2.0
-    assert.match(md, /\| perfect \| 0\.952 \| 1\.000 \| 1\.000 \| 1\.000 \| 2\.0 \| 69% \| 1\.61 M \| wasm \|\n\| shift5 \| 0\.395 \| 1\.000 \| 0\.100 \| 0\.912 \| – \| – \| – \| – \|/);
+    // one sequence: every bootstrap interval is the point itself
+    assert.match(md, /\| perfect \| 0\.952 \| \[0\.952, 0\.952\] \| 1\.000 \| \[1\.000, 1\.000\] \| 1\.000 \| 1\.000 \| 2\.0 \| 69% \| 1\.61 M \| wasm \|\n\| shift5 \| 0\.395 \| \[0\.395, 0\.395\] \| 1\.000 \| \[1\.000, 1\.000\] \| 0\.100 \| 0\.912 \| – \| – \| – \| – \|/);
     assert.match(md, /\| S \| 10 \| 0\.952 \/ 1\.000 \| 0\.395 \/ 1\.000 \|/);
     assert.match(md, /\| perfect \| 3\.10e-1 \| 5\.20e-2 \|/);
     assert.match(md, /\| perfect \| 0\.600 \| 0\.400 \|/);
