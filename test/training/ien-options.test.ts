@@ -13,8 +13,8 @@ import { SiamFCNet } from '../../tracker/siamfc/network.js';
 import { createBackbone } from '../../tracker/weights.js';
 import { rotateBatch } from '../../tracker/ien/rotate.js';
 import { alignedMSE, equivarianceError, groupAngles } from '../../tracker/ien/equivariance.js';
-import type { ForwardFeatures, GroupedModel } from '../../tracker/ien/equivariance.js';
-import type { FeatureExtractor } from '../../tracker/siamfc/network.js';
+import type { GroupedModel } from '../../tracker/ien/equivariance.js';
+import { withFeatures } from '../helpers/feature-backbone.js';
 import { trainingLabels } from '../../training/labels.js';
 import {
   type AuxContext, type AuxLossHook, type CopyRotation, ienEquivarianceHook, warmupFactor,
@@ -37,26 +37,14 @@ const crops = (seed: number) => ({
   z: tf.randomUniform([3, 47, 47, 3], 0, 255, 'float32', seed) as Tensor4D,
   x: tf.randomUniform([3, 71, 71, 3], 0, 255, 'float32', seed + 1) as Tensor4D,
 });
-const terms = (net: SiamFCNet, hooks: AuxLossHook[], step = 0, seed = 5, data = crops(1)) =>
+/** The step's loss components as numbers, on `data` (default: seeded random crops made and freed inside). */
+const terms = (net: SiamFCNet, hooks: AuxLossHook[], step = 0, seed = 5, data?: { z: Tensor4D; x: Tensor4D }) =>
   tf.tidy(() => {
-    const l = stepLosses(net, data.z, data.x, labels, hooks, step, new Rng(seed));
+    const { z, x } = data ?? crops(1);
+    const l = stepLosses(net, z, x, labels, hooks, step, new Rng(seed));
     return Object.fromEntries(l.components.map((c) => [c.name, val(c.value)]));
   });
 
-/** A FeatureExtractor delegating to `inner`, with per-layer "features" computed by `layers` from the input. */
-function withFeatures(inner: Backbone, layers: (x: Tensor4D) => Tensor4D[]): FeatureExtractor & GroupedModel {
-  return {
-    spec: inner.spec,
-    outChannels: inner.outChannels,
-    apply: (x, training) => inner.apply(x, training),
-    trainableVariables: () => inner.trainableVariables(),
-    namedWeights: () => inner.namedWeights(),
-    loadWeights: (w, where) => inner.loadWeights(w, where),
-    parameterCount: () => inner.parameterCount(),
-    dispose: () => inner.dispose(),
-    forwardFeatures: (x, training): ForwardFeatures => ({ layers: layers(x), out: inner.apply(x, training) }),
-  };
-}
 /** Features fixed to the image frame (a horizontal ramp × the red channel), times `scale`: never rotation-equivariant. */
 const ramp = (scale: number) =>
   new SiamFCNet(withFeatures(new Backbone(spec, 3), (xx) => {
