@@ -26,8 +26,10 @@ export interface TrackerMeta {
   params?: number;
   /** tfjs backend the run used (`cpu`, `wasm`, `tensorflow`). */
   backend?: string;
-  /** Equivariance error L_G per layer (unitless, relative). */
+  /** Equivariance error L_G per layer: the absolute MSE of the pooled features (their units²). */
   equivarianceError?: number[];
+  /** L_G per layer divided by the per-channel variance of the unrotated features (unitless; ~1 = unrelated). */
+  equivarianceErrorNormalised?: number[];
   /** Names of the layers of `equivarianceError`. */
   layerNames?: string[];
 }
@@ -203,12 +205,20 @@ export function renderMarkdown(input: ReportInput, plots: PlotRef[] = [], ext = 
     const nLayers = Math.max(...eq.map((s) => s.errors.length));
     const names = eq.find((s) => s.layers?.length === nLayers)?.layers ??
       Array.from({ length: nLayers }, (_, i) => `L${i + 1}`);
+    // the normalised error (÷ the unrotated features' variance) next to each layer's absolute one, when any is known
+    const rel = eq.map((s) => meta[s.tracker]?.equivarianceErrorNormalised);
+    const withRel = rel.some((r) => r?.length);
+    const e2 = (v: number | undefined) => (v === undefined ? '–' : v.toExponential(2));
     out.push(
       table(
-        ['Tracker', ...names],
-        eq.map((s) => [s.tracker, ...names.map((_, i) => (s.errors[i] === undefined ? '–' : s.errors[i].toExponential(2)))]),
+        ['Tracker', ...names.flatMap((n) => (withRel ? [n, `${n} ÷ σ²`] : [n]))],
+        eq.map((s, k) => [s.tracker, ...names.flatMap((_, i) => (withRel ? [e2(s.errors[i]), e2(rel[k]?.[i])] : [e2(s.errors[i])]))]),
       ),
     );
+    if (withRel) {
+      out.push('L_G: MSE between the pooled features of x and of the rotated x rotated back (absolute, features² units); ' +
+        '÷ σ²: the same divided by the per-channel variance of the unrotated features (unitless, ~1 = unrelated).\n');
+    }
   }
 
   if (input.robustness?.length) {

@@ -1,7 +1,7 @@
 /**
  * The per-layer equivariance error L_G (the paper's Tables 5 and 9) of a tracker's backbone on frames of the evaluated
  * sequences: exemplar crops around each sequence's first ground-truth box (sampled like SiamFC's own crops), rotated
- * by 90°, 180° and 270°. Only backbones with feature groups (IEN, C4/C8) expose per-layer pooled features; for plain
+ * by 90°, 180° and 270°, absolute and normalised by the unrotated features' variance. Only backbones with feature groups (IEN, C4/C8) expose per-layer pooled features; for plain
  * backbones the result is null. Also the share of channels a backbone keeps relative to its homogeneous groups.
  */
 import type { SequenceDataset } from '../data/dataset.js';
@@ -13,10 +13,16 @@ import type { FeatureExtractor } from '../tracker/siamfc/network.js';
 import { channelSaving, equivarianceError, type GroupedModel } from '../tracker/ien/index.js';
 import { frameToTensor } from '../tracker/tracker.js';
 
-/** L_G per conv layer of a backbone, with layer names, or null when the backbone has no feature groups. */
+/**
+ * L_G per conv layer of a backbone, with layer names, or null when the backbone has no feature groups. `perLayer` is
+ * the absolute MSE (in the features' own units²); `normalised` divides it by the per-channel variance of the unrotated
+ * features and `normalisedEnergy` by their mean square (unitless; comparable across layers, scales and models).
+ */
 export interface TrackerEquivariance {
   layerNames: string[];
   perLayer: number[];
+  normalised: number[];
+  normalisedEnergy: number[];
   angles: number[];
   crops: number;
 }
@@ -88,7 +94,10 @@ export async function trackerEquivariance(
   tf.dispose(crops);
   try {
     const r = await equivarianceError(g, inputs, angles);
-    return { layerNames: r.perLayer.map((_, i) => `conv${i + 1}`), perLayer: r.perLayer, angles: [...angles], crops: inputs.shape[0] };
+    return {
+      layerNames: r.perLayer.map((_, i) => `conv${i + 1}`), perLayer: r.perLayer, normalised: r.normalised.variance,
+      normalisedEnergy: r.normalised.energy, angles: [...angles], crops: inputs.shape[0],
+    };
   } finally {
     inputs.dispose();
   }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   type BackboneSpec, type BackboneSpecInput, alexnetSpec, parseBackboneSpec,
 } from '../tracker/backbone-spec.js';
+import { anyBeta } from './losses.js';
 import { ValidationConfig } from './validation.js';
 
 /** The five tracker variants of the paper's Table 3. */
@@ -82,13 +83,37 @@ export const AdamConfig = z
 export const OptimizerConfig = z.discriminatedUnion('kind', [SgdConfig, AdamConfig]);
 export type OptimizerConfig = z.infer<typeof OptimizerConfig>;
 
-/** IEN equivariance loss (method.md): β per backbone conv layer (or one β for all), rotation group of ϕ_g. */
+/**
+ * IEN equivariance loss (method.md) and the rotated copies it runs on. Every field is optional; the defaults reproduce
+ * the original behaviour (one copy per pair, exemplar and search turned by the same random C4 quarter turn, absolute
+ * MSE, constant β, copies only when some β > 0).
+ */
 export const IenLossConfig = z
   .object({
+    /** β per backbone conv layer, or one β for all layers. */
     betas: z.union([z.number().min(0), z.array(z.number().min(0))]).default(0),
+    /** Angles of the copies when `angles` is `group`: C4 = 90/180/270° (exact), C8 = 45…315° (bilinear, masked). */
     group: z.enum(['C4', 'C8']).default('C4'),
+    /** `group`: angles of `group`; `uniform`: continuous angles U[−maxDegrees, maxDegrees) (bilinear, masked MSE). */
+    angles: z.enum(['group', 'uniform']).default('group'),
+    /** Largest |angle| in degrees of `angles: "uniform"`. */
+    maxDegrees: z.number().positive().max(180).default(180),
+    /** Exemplar and search copies get independent angles (a relative rotation the task loss sees); else one per pair. */
+    independent: z.boolean().default(false),
+    /** `none`: absolute MSE; `energy`: MSE ÷ mean square of the original half's pooled features at that layer;
+     * `variance`: MSE ÷ their mean per-channel variance. Normalised, one β means the same at every layer and scale. */
+    normalise: z.enum(['none', 'energy', 'variance']).default('none'),
+    /** ε added to the normalising denominator. */
+    epsilon: z.number().positive().default(1e-6),
+    /** β ramps linearly from 0 (step 0) to its value at step `warmupSteps`; 0 = constant β. */
+    warmupSteps: z.number().int().min(0).default(0),
+    /** Run the rotated copies (task loss on both halves) even when every β is 0 — the paper's CNN-aug = IEN with
+     * β = 0. Default: copies exactly when some β > 0. */
+    rotatedCopies: z.boolean().optional(),
   })
   .strict();
+/** A parsed `ien` block. */
+export type IenLossConfig = z.infer<typeof IenLossConfig>;
 
 /**
  * One source of a training mix. `stills` is the GOT-10k-layout set `npm run data:real` builds from real photographs;
@@ -195,6 +220,9 @@ export function parseTrainConfig(input: unknown, where = 'config'): TrainConfig 
   resolveBackbone(cfg, where); // validates the backbone early
   if (Array.isArray(cfg.ien.betas) && cfg.ien.betas.length === 0) {
     throw new ConfigError(`${where}: field "ien.betas": give one β or one per conv layer, not an empty list`);
+  }
+  if (cfg.ien.rotatedCopies === false && anyBeta(cfg.ien.betas)) {
+    throw new ConfigError(`${where}: field "ien.rotatedCopies": the equivariance loss (some β > 0) needs the rotated copies`);
   }
   return cfg;
 }

@@ -8,8 +8,8 @@
  */
 import { tf } from '../tracker/tf.js';
 import type { Tensor4D } from '../tracker/tf.js';
-import type { ForwardFeatures, RotationGroup } from '../tracker/ien/equivariance.js';
-import { alignedMSE } from '../tracker/ien/equivariance.js';
+import type { EquivarianceNormalisation, ForwardFeatures, RotationGroup } from '../tracker/ien/equivariance.js';
+import { NORMALISED_MSE_EPSILON, alignedMSE } from '../tracker/ien/equivariance.js';
 import type { LabelMap } from './labels.js';
 
 type Scalar = tf.Scalar;
@@ -69,8 +69,13 @@ export interface AuxContext {
   /** Per-layer group-pooled features of each branch, when the hook asked for them. */
   zFeatures?: ForwardFeatures;
   xFeatures?: ForwardFeatures;
-  /** Rotation (degrees, counter-clockwise on screen) of row B + i relative to row i, when rotated copies exist. */
+  /** Rotation (degrees, counter-clockwise on screen) of exemplar row B + i relative to row i, when rotated copies
+   * exist: the same array as `anglesZ` (and as `anglesX` unless the copies are turned independently). */
   angles?: number[];
+  /** Rotation of each exemplar copy (row B + i of `z`), degrees. */
+  anglesZ?: number[];
+  /** Rotation of each search copy (row B + i of `x`), degrees; differs from `anglesZ` with independent copies. */
+  anglesX?: number[];
 }
 
 /** One named loss term; `value` is already weighted and is added to the total. */
@@ -82,11 +87,28 @@ export interface AuxTerm {
 /** An auxiliary loss: terms computed from a step's context (inside the gradient tape). */
 export type AuxLoss = (ctx: AuxContext) => AuxTerm[];
 
+/**
+ * How the rotated copies of a step are drawn: angles of `group` (C4 90/180/270°, C8 45…315°) or continuous
+ * U[−maxDegrees, maxDegrees) (`uniform`); `independent`: exemplar and search copies get their own angles.
+ */
+export interface CopyRotation {
+  angles: 'group' | 'uniform';
+  group: RotationGroup;
+  /** Largest |angle| in degrees for `uniform`. */
+  maxDegrees: number;
+  independent: boolean;
+}
+
+/** A group name as a CopyRotation (one C4/C8 angle per pair, shared by both branches), or the spec itself. */
+export function copyRotation(r: RotationGroup | CopyRotation): CopyRotation {
+  return typeof r === 'string' ? { angles: 'group', group: r, maxDegrees: 180, independent: false } : r;
+}
+
 /** An auxiliary loss with what it needs from the forward pass. */
 export interface AuxLossHook {
   name: string;
-  /** Run the batch together with one rotated copy per pair, angles drawn from this group. */
-  rotations?: RotationGroup;
+  /** Run the batch together with one rotated copy per pair, angles drawn from this group (or as the spec says). */
+  rotations?: RotationGroup | CopyRotation;
   /** Ask the backbone for per-layer pooled features (its `forwardFeatures`, tracker/ien GroupedModel). */
   features?: boolean;
   loss: AuxLoss;
@@ -99,37 +121,70 @@ export function resolveBetas(betas: number | readonly number[], layers: number):
   return bs;
 }
 
+/** True when some β of `betas` (one or per layer) is > 0. */
+export function anyBeta(betas: number | readonly number[]): boolean {
+  return typeof betas === 'number' ? betas > 0 : betas.some((v) => v > 0);
+}
+
+/** Factor of β at `step` (0-based) for a linear warm-up over `warmupSteps` steps: 0 at step 0, 1 from the last on. */
+export function warmupFactor(step: number, warmupSteps: number): number {
+  return warmupSteps > 0 ? Math.min(1, Math.max(0, step) / warmupSteps) : 1;
+}
+
+/** Options of `ienEquivarianceHook` beyond β (config `ien` fields; every one optional, defaults as there). */
+export interface IenHookOptions extends Partial<CopyRotation> {
+  /** `none` (default): absolute MSE; `energy` / `variance`: MSE ÷ that scale of the original half (+ `epsilon`). */
+  normalise?: EquivarianceNormalisation;
+  epsilon?: number;
+  /** β ramps linearly from 0 to its value over this many steps (default 0 = constant). */
+  warmupSteps?: number;
+}
+
 /**
  * IEN equivariance loss on both branches (method.md): at every backbone layer i with β_i > 0, the pooled features of
- * the rotated half are rotated back and compared by (masked) MSE with those of the original half
- * (tracker/ien `alignedMSE`); terms `equiv_z` and `equiv_x` = Σ_i β_i · MSE_i of each branch.
+ * the rotated half are rotated back by that branch's own angle (`anglesZ` / `anglesX`) and compared by (masked,
+ * optionally normalised) MSE with those of the original half (tracker/ien `alignedMSE`); terms `equiv_z` and
+ * `equiv_x` = w(step) · Σ_i β_i · MSE_i of each branch, w the warm-up factor. With every β = 0 the hook only asks for
+ * the rotated copies (the paper's CNN-aug) and adds no term. `opts` may be just the rotation group (the old signature).
  */
-export function ienEquivarianceHook(betas: number | readonly number[], group: RotationGroup = 'C4'): AuxLossHook {
+export function ienEquivarianceHook(
+  betas: number | readonly number[],
+  opts: RotationGroup | IenHookOptions = 'C4',
+): AuxLossHook {
+  const o: IenHookOptions = typeof opts === 'string' ? { group: opts } : opts;
+  const rotations = copyRotation({
+    angles: o.angles ?? 'group', group: o.group ?? 'C4', maxDegrees: o.maxDegrees ?? 180, independent: o.independent ?? false,
+  });
+  const active = anyBeta(betas);
+  const mseOpts = { normalise: o.normalise ?? 'none', epsilon: o.epsilon ?? NORMALISED_MSE_EPSILON };
   return {
     name: 'ien-equivariance',
-    rotations: group,
-    features: true,
+    rotations,
+    features: active,
     loss: (ctx) => {
-      if (!ctx.zFeatures || !ctx.xFeatures || !ctx.angles) {
+      if (!active) return [];
+      const anglesZ = ctx.anglesZ ?? ctx.angles;
+      const anglesX = ctx.anglesX ?? ctx.angles;
+      if (!ctx.zFeatures || !ctx.xFeatures || !anglesZ || !anglesX) {
         throw new Error('ien-equivariance: the step did not provide features and rotated copies');
       }
-      const angles = ctx.angles;
       const b = ctx.batch;
-      const branch = (f: ForwardFeatures): Scalar => {
+      const w = warmupFactor(ctx.step, o.warmupSteps ?? 0);
+      const branch = (f: ForwardFeatures, angles: number[]): Scalar => {
         const bs = resolveBetas(betas, f.layers.length);
         let sum: Scalar = tf.scalar(0);
         f.layers.forEach((t, i) => {
           if (bs[i] === 0) return;
-          const [, h, w, c] = t.shape;
-          const orig = tf.slice(t, [0, 0, 0, 0], [b, h, w, c]);
-          const rot = tf.slice(t, [b, 0, 0, 0], [b, h, w, c]);
-          sum = tf.add(sum, tf.mul(alignedMSE(orig, rot, angles), bs[i]));
+          const [, h, wd, c] = t.shape;
+          const orig = tf.slice(t, [0, 0, 0, 0], [b, h, wd, c]);
+          const rot = tf.slice(t, [b, 0, 0, 0], [b, h, wd, c]);
+          sum = tf.add(sum, tf.mul(alignedMSE(orig, rot, angles, mseOpts), bs[i] * w));
         });
         return sum;
       };
       return [
-        { name: 'equiv_z', value: branch(ctx.zFeatures) },
-        { name: 'equiv_x', value: branch(ctx.xFeatures) },
+        { name: 'equiv_z', value: branch(ctx.zFeatures, anglesZ) },
+        { name: 'equiv_x', value: branch(ctx.xFeatures, anglesX) },
       ];
     },
   };

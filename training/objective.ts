@@ -10,7 +10,7 @@ import type { ForwardFeatures, GroupedModel, RotationGroup } from '../tracker/ie
 import { groupAngles } from '../tracker/ien/equivariance.js';
 import { rotateBatch } from '../tracker/ien/rotate.js';
 import type { LabelMap } from './labels.js';
-import { type AuxContext, type AuxLossHook, balancedLogisticLoss } from './losses.js';
+import { type AuxContext, type AuxLossHook, type CopyRotation, balancedLogisticLoss, copyRotation } from './losses.js';
 import type { Rng } from './rng.js';
 
 type Scalar = tf.Scalar;
@@ -30,6 +30,20 @@ export function hasFeatures(backbone: unknown): backbone is GroupedModel {
 export function drawAuxAngles(group: RotationGroup, n: number, rng: Rng): number[] {
   const angles = groupAngles(group);
   return Array.from({ length: n }, () => rng.pick(angles));
+}
+
+/**
+ * Angles of the rotated copies of `n` pairs (degrees): `z` for the exemplar copies, `x` for the search copies (the same
+ * array unless `spec.independent`). Group angles as `drawAuxAngles`; `uniform` draws U[−maxDegrees, maxDegrees). The
+ * exemplar angles are drawn first, so a shared-angle spec draws exactly what `drawAuxAngles` did before.
+ */
+export function drawCopyAngles(spec: CopyRotation, n: number, rng: Rng): { z: number[]; x: number[] } {
+  const draw = () =>
+    spec.angles === 'uniform'
+      ? Array.from({ length: n }, () => rng.uniform(-spec.maxDegrees, spec.maxDegrees))
+      : drawAuxAngles(spec.group, n, rng);
+  const z = draw();
+  return { z, x: spec.independent ? draw() : z };
 }
 
 /**
@@ -58,8 +72,14 @@ export function stepLosses(
   rng: Rng,
 ): StepLosses {
   const b = z.shape[0];
-  const groups = [...new Set(hooks.map((h) => h.rotations).filter((g): g is RotationGroup => g !== undefined))];
-  if (groups.length > 1) throw new Error(`auxiliary losses ask for different rotation groups: ${groups.join(', ')}`);
+  const specs = new Map<string, CopyRotation>();
+  for (const h of hooks) {
+    if (h.rotations === undefined) continue;
+    const r = copyRotation(h.rotations);
+    specs.set(JSON.stringify(r), r);
+  }
+  if (specs.size > 1) throw new Error(`auxiliary losses ask for different rotated copies: ${[...specs.keys()].join(', ')}`);
+  const spec = specs.size ? [...specs.values()][0] : undefined;
   const wantFeatures = hooks.some((h) => h.features);
   if (wantFeatures && !hasFeatures(net.backbone)) {
     throw new Error(
@@ -67,9 +87,10 @@ export function stepLosses(
         `"${net.backbone.spec.name}" (equivariance kind "${net.backbone.spec.equivariance.kind}") has no forwardFeatures()`,
     );
   }
-  const angles = groups.length ? drawAuxAngles(groups[0], b, rng) : undefined;
-  const zz = angles ? (tf.concat([z, rotateCrops(z, angles)], 0) as Tensor4D) : z;
-  const xx = angles ? (tf.concat([x, rotateCrops(x, angles)], 0) as Tensor4D) : x;
+  // Crops are centred on the target, so with independent angles the label map stays valid for the rotated half.
+  const angles = spec ? drawCopyAngles(spec, b, rng) : undefined;
+  const zz = angles ? (tf.concat([z, rotateCrops(z, angles.z)], 0) as Tensor4D) : z;
+  const xx = angles ? (tf.concat([x, rotateCrops(x, angles.x)], 0) as Tensor4D) : x;
   let zFeatures: ForwardFeatures | undefined;
   let xFeatures: ForwardFeatures | undefined;
   let response: Tensor4D;
@@ -82,7 +103,9 @@ export function stepLosses(
     response = net.forward(zz, xx, true);
   }
   const logistic = balancedLogisticLoss(response, labels);
-  const ctx: AuxContext = { step, batch: b, z: zz, x: xx, response, zFeatures, xFeatures, angles };
+  const ctx: AuxContext = {
+    step, batch: b, z: zz, x: xx, response, zFeatures, xFeatures, angles: angles?.z, anglesZ: angles?.z, anglesX: angles?.x,
+  };
   const components = [{ name: 'logistic', value: logistic }, ...hooks.flatMap((h) => h.loss(ctx))];
   const total = components.slice(1).reduce<Scalar>((s, c) => tf.add(s, c.value), logistic);
   return { total, components };

@@ -21,7 +21,7 @@ import { type TrainConfig, learningRateAt, resolveBackbone } from './config.js';
 import { trainingGeometry, trainingLabels } from './labels.js';
 import { type PreparedSequences, prepareSequences, stepsPerEpoch } from './pairs.js';
 import { BatchProducer, batchTensors } from './batches.js';
-import { type AuxLossHook, ienEquivarianceHook } from './losses.js';
+import { type AuxLossHook, anyBeta, ienEquivarianceHook } from './losses.js';
 import { stepLosses } from './objective.js';
 import { createOptimizer } from './optimizers.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -71,11 +71,13 @@ export interface TrainResult {
   checkpointDir?: string;
 }
 
-/** The auxiliary losses the config asks for (the IEN equivariance loss when some β > 0). */
+/**
+ * The auxiliary losses the config asks for: the IEN equivariance loss when some β > 0, or only its rotated copies when
+ * `ien.rotatedCopies` is set with every β = 0 (the paper's CNN-aug).
+ */
 export function configHooks(cfg: TrainConfig): AuxLossHook[] {
-  const b = cfg.ien.betas;
-  const any = typeof b === 'number' ? b > 0 : b.some((v) => v > 0);
-  return any ? [ienEquivarianceHook(b, cfg.ien.group)] : [];
+  const { betas, rotatedCopies, ...opts } = cfg.ien;
+  return rotatedCopies ?? anyBeta(betas) ? [ienEquivarianceHook(betas, opts)] : [];
 }
 
 /** Check that the config's variant and its backbone/loss agree; throws naming the field. */
@@ -83,7 +85,8 @@ export function checkVariant(cfg: TrainConfig, spec: BackboneSpec): void {
   const kind = spec.equivariance.kind;
   const need: Record<TrainConfig['variant'], readonly string[]> = {
     siamfc: ['none'],
-    'cnn4-siamfc': ['none'],
+    // 'ien' = the paper's CNN-aug: the IEN network trained on rotated copies with β = 0 (checked below)
+    'cnn4-siamfc': ['none', 'ien'],
     're-siamfc': ['c4', 'c8'],
     'ien-siamfc': ['ien'],
     'het-siamfc': ['ien'],
@@ -94,8 +97,16 @@ export function checkVariant(cfg: TrainConfig, spec: BackboneSpec): void {
         `but "backbone" has "${kind}"`,
     );
   }
-  if (cfg.variant === 'cnn4-siamfc' && cfg.augment.rotation.kind === 'none') {
-    throw new Error('config field "augment.rotation.kind": the cnn4-siamfc variant is rotation-augmented; set "quarter" or "uniform"');
+  if (cfg.variant === 'cnn4-siamfc' && cfg.augment.rotation.kind === 'none' && !cfg.ien.rotatedCopies) {
+    throw new Error(
+      'config field "augment.rotation.kind": the cnn4-siamfc variant is rotation-augmented; set "quarter" or "uniform" ' +
+        '(or "ien.rotatedCopies": true)',
+    );
+  }
+  if (cfg.variant === 'cnn4-siamfc' && kind === 'ien' && (anyBeta(cfg.ien.betas) || !cfg.ien.rotatedCopies)) {
+    throw new Error(
+      'config field "ien": cnn4-siamfc on an IEN backbone is the paper\'s CNN-aug: set "rotatedCopies": true and every β to 0',
+    );
   }
 }
 

@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       params: loaded.net.backbone.parameterCount(),
       channelsPercent: channelsPercent(loaded.net.backbone),
       backend: engine.engine === 'onnx' ? `onnxruntime (${engineThreads} thread${engineThreads === 1 ? '' : 's'})` : `tfjs ${backendName}`,
-      ...(lg ? { equivarianceError: lg.perLayer, layerNames: lg.layerNames } : {}),
+      ...(lg ? { equivarianceError: lg.perLayer, equivarianceErrorNormalised: lg.normalised, layerNames: lg.layerNames } : {}),
     };
     loaded.dispose();
   }

@@ -35,7 +35,7 @@ Options:
   --sequences s1,s2   score only these sequences (default: every sequence of the ground truth)
   --skip-missing      score only sequences every tracker has a result for (default: a missing file is an error)
   --meta <file.json>  per-tracker metadata {"<tracker>": {channelsPercent, params, backend, equivarianceError,
-                      layerNames}}
+                      equivarianceErrorNormalised, layerNames}}
   --robustness <file.json>  [{"tracker": "...", "points": [{"delta": 0.5, "successAuc": 0.37}, ...]}, ...]
   --no-png            write SVG plots only
   --help              show this text
@@ -48,6 +48,7 @@ const MetaSchema = z.record(
       params: z.number().int().nonnegative().optional(),
       backend: z.string().optional(),
       equivarianceError: z.array(z.number()).optional(),
+      equivarianceErrorNormalised: z.array(z.number()).optional(),
       layerNames: z.array(z.string()).optional(),
     })
     .strict(),

@@ -37,6 +37,9 @@ async function lg(equivariance: Record<string, unknown> | undefined): Promise<nu
     assert.ok(r, 'a report');
     assert.equal(r.crops, 2);
     assert.deepEqual(r.layerNames, ['conv1', 'conv2', 'conv3']);
+    assert.equal(r.normalised.length, 3);
+    assert.equal(r.normalisedEnergy.length, 3);
+    r.normalised.forEach((v, i) => assert.ok(Number.isFinite(v) && v >= 0 && (r.perLayer[i] === 0) === (v === 0)));
     return r.perLayer;
   } finally {
     b.dispose();

@@ -4,8 +4,7 @@ import { tf } from '../../tracker/tf.js';
 import type { Tensor4D } from '../../tracker/tf.js';
 import { Backbone } from '../../tracker/backbones.js';
 import { SiamFCNet } from '../../tracker/siamfc/network.js';
-import type { ForwardFeatures, GroupedModel } from '../../tracker/ien/equivariance.js';
-import type { FeatureExtractor } from '../../tracker/siamfc/network.js';
+import { withFeatures } from '../helpers/feature-backbone.js';
 import { logisticLabels, trainingLabels } from '../../training/labels.js';
 import {
   type AuxLossHook, balancedLogisticLoss, balancedWeights, bceWithLogits, ienEquivarianceHook,
@@ -89,21 +88,6 @@ test('stepLosses adds a fake auxiliary loss to the logistic loss and leaks no te
   tf.dispose([z, x]);
   net.dispose();
 });
-
-/** A FeatureExtractor delegating to `inner`, with per-layer "features" computed by `layers` from the input. */
-function withFeatures(inner: Backbone, layers: (x: Tensor4D) => Tensor4D[]): FeatureExtractor & GroupedModel {
-  return {
-    spec: inner.spec,
-    outChannels: inner.outChannels,
-    apply: (x, training) => inner.apply(x, training),
-    trainableVariables: () => inner.trainableVariables(),
-    namedWeights: () => inner.namedWeights(),
-    loadWeights: (w, where) => inner.loadWeights(w, where),
-    parameterCount: () => inner.parameterCount(),
-    dispose: () => inner.dispose(),
-    forwardFeatures: (x, training): ForwardFeatures => ({ layers: layers(x), out: inner.apply(x, training) }),
-  };
-}
 
 test('IEN hook: needs a backbone with forwardFeatures, then gives 0 for equivariant and > 0 for other features', () => {
   const spec = tinySpec();

@@ -149,12 +149,12 @@ test('bad input: unknown variant, bad field, data root without sequences — err
 
 test('IEN loss through the config: > 0 for a random IEN (R4) backbone, ~0 for the exactly equivariant C4 one', async () => {
   // MICRO's grids are C4-exact: (31 − 5) and (47 − 5) are even for the stride-2 conv, 14 − 2 and 22 − 2 for the pool
-  const run = async (variant: 'ien-siamfc' | 're-siamfc', kind: 'ien' | 'c4', out: string) => {
+  const run = async (variant: 'ien-siamfc' | 're-siamfc', kind: 'ien' | 'c4', out: string, ien: TrainConfigInput['ien'] = {}) => {
     const seen: Record<string, number>[] = [];
     const cfg = config({
       variant,
       backbone: { ...MICRO, equivariance: { kind, groups: 'R4' } },
-      ien: { betas: 1, group: 'C4' },
+      ien: { betas: 1, group: 'C4', ...ien },
       steps: 2,
     });
     const res = await trainTracker({ config: cfg, outDir: path.join(dir, out), progress: quiet, onStep: (_, l) => seen.push(l) });
@@ -169,6 +169,12 @@ test('IEN loss through the config: > 0 for a random IEN (R4) backbone, ~0 for th
   assert.ok(ien[0].equiv_z > 1e-3 && ien[0].equiv_x > 1e-3, `random IEN: ${JSON.stringify(ien[0])}`);
   const c4 = await run('re-siamfc', 'c4', 'c4');
   for (const l of c4) assert.ok(l.equiv_z < 1e-8 && l.equiv_x < 1e-8, `C4: ${JSON.stringify(l)}`);
+  // issue 14's options through the config: independent quarter turns, normalised loss, a warm-up (β 0 at step 0)
+  const opts = await run('ien-siamfc', 'ien', 'ien-options', { independent: true, normalise: 'energy', warmupSteps: 1 });
+  assert.deepEqual([opts[0].equiv_z, opts[0].equiv_x], [0, 0], 'β warms up from 0');
+  assert.ok(opts[1].equiv_z > 1e-3 && opts[1].equiv_z < 10, `normalised, O(1) per layer: ${JSON.stringify(opts[1])}`);
+  const c4i = await run('re-siamfc', 'c4', 'c4-options', { independent: true, normalise: 'energy' });
+  for (const l of c4i) assert.ok(l.equiv_z < 1e-8 && l.equiv_x < 1e-8, `C4, independent: ${JSON.stringify(l)}`);
   await assert.rejects(
     trainTracker({ config: config({ variant: 'cnn4-siamfc' }), outDir: path.join(dir, 'bad-cnn4'), progress: quiet }),
     /field "augment.rotation.kind": the cnn4-siamfc variant is rotation-augmented/,

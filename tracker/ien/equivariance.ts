@@ -69,25 +69,68 @@ export function makeAngleSampler(
 }
 
 /**
- * MSE between `original` and `rotated` rotated back by −deg per sample: `[B, H, W, C]` float32 each → scalar. Averaged
- * over samples, pixels inside the valid rotation mask (all pixels for grid-aligned angles) and channels.
+ * How an equivariance MSE is normalised: `none` = the absolute MSE; `energy` = divided by the mean square of the
+ * original half's features (over the same masked region); `variance` = divided by their per-channel variance (over
+ * samples and pixels, averaged over channels), which a constant offset per channel cannot raise.
  */
-export function alignedMSE(original: Tensor4D, rotated: Tensor4D, degs: readonly number[]): tf.Scalar {
+export type EquivarianceNormalisation = 'none' | 'energy' | 'variance';
+
+/** Default ε added to the denominator of a normalised MSE (features are O(1) after BatchNorm). */
+export const NORMALISED_MSE_EPSILON = 1e-6;
+
+/** The aligned squared difference of a pair of halves and the validity mask (null = every pixel valid). */
+function alignedParts(original: Tensor4D, rotated: Tensor4D, degs: readonly number[]): { sq: Tensor4D; mask: Tensor4D | null } {
   if (original.shape.join() !== rotated.shape.join()) {
     throw new EquivarianceError(
       `feature shapes differ between the original [${original.shape}] and rotated [${rotated.shape}] halves`,
     );
   }
-  const [b, h, w, c] = original.shape;
+  const [b, h, w] = original.shape;
   if (degs.length !== b) throw new EquivarianceError(`${degs.length} angles for ${b} samples`);
+  const back = rotateBatch(rotated, degs.map((d) => -d));
+  const sq = tf.squaredDifference(original, back) as Tensor4D;
+  // mask of the back-rotation: where the rotated half's map had a source point
+  return { sq, mask: isGridAligned(h, w, degs) ? null : rotationMask(h, w, degs.map((d) => -d)) };
+}
+
+/** Mean of `t` `[B, H, W, C]` over the pixels where `mask` `[B, H, W, 1]` is 1 (all pixels for a null mask). */
+function maskedMean(t: Tensor4D, mask: Tensor4D | null): tf.Scalar {
+  if (!mask) return tf.mean(t);
+  return tf.div(tf.sum(tf.mul(t, mask)), tf.maximum(tf.mul(tf.sum(mask), t.shape[3]), 1));
+}
+
+/**
+ * Scale of the features `[B, H, W, C]` a normalised MSE divides by, over the pixels of `mask` (null = all): their mean
+ * square (`energy`) or their per-channel variance averaged over channels (`variance`). Differentiable.
+ */
+export function featureScale(f: Tensor4D, mask: Tensor4D | null, kind: 'energy' | 'variance'): tf.Scalar {
   return tf.tidy(() => {
-    const back = rotateBatch(rotated, degs.map((d) => -d));
-    const sq = tf.squaredDifference(original, back);
-    if (isGridAligned(h, w, degs)) return tf.mean(sq);
-    // mask of the back-rotation: where the rotated half's map had a source point
-    const mask = rotationMask(h, w, degs.map((d) => -d));
-    const denom = tf.maximum(tf.mul(tf.sum(mask), c), 1);
-    return tf.div(tf.sum(tf.mul(sq, mask)), denom);
+    if (kind === 'energy') return maskedMean(tf.square(f) as Tensor4D, mask);
+    if (!mask) return tf.mean(tf.moments(f, [0, 1, 2]).variance);
+    const count = tf.maximum(tf.sum(mask), 1);
+    const mean = tf.div(tf.sum(tf.mul(f, mask), [0, 1, 2]), count); // [C]
+    return tf.mean(tf.div(tf.sum(tf.mul(tf.squaredDifference(f, mean), mask), [0, 1, 2]), count));
+  });
+}
+
+/**
+ * MSE between `original` and `rotated` rotated back by −deg per sample: `[B, H, W, C]` float32 each → scalar. Averaged
+ * over samples, pixels inside the valid rotation mask (all pixels for grid-aligned angles) and channels. With
+ * `normalise` other than `none` the MSE is divided by `featureScale(original) + epsilon` (default ε 1e-6) on the same
+ * pixels, so scaling both halves by any factor leaves it unchanged (the gradient flows through the denominator too).
+ */
+export function alignedMSE(
+  original: Tensor4D,
+  rotated: Tensor4D,
+  degs: readonly number[],
+  opts: { normalise?: EquivarianceNormalisation; epsilon?: number } = {},
+): tf.Scalar {
+  return tf.tidy(() => {
+    const { sq, mask } = alignedParts(original, rotated, degs);
+    const mse = maskedMean(sq, mask);
+    const norm = opts.normalise ?? 'none';
+    if (norm === 'none') return mse;
+    return tf.div(mse, tf.add(featureScale(original, mask, norm), opts.epsilon ?? NORMALISED_MSE_EPSILON));
   });
 }
 
@@ -186,17 +229,24 @@ export function equivarianceObjective(
   return { ...res, angles };
 }
 
-/** Per-layer equivariance error: mean over the angles of the per-angle MSE (`perAngle[a][i]`), plain numbers. */
+/**
+ * Per-layer equivariance error: mean over the angles of the per-angle MSE (`perAngle[a][i]`), plain numbers. The
+ * normalised errors divide each angle's MSE by the scale of the unrotated features on the same pixels (`featureScale`:
+ * mean square for `energy`, mean per-channel variance for `variance`) before averaging over the angles: unitless, the
+ * same for any feature scale, ~1 for features unrelated to their rotated copies.
+ */
 export interface EquivarianceReport {
   perLayer: number[];
   perAngle: number[][];
   angles: number[];
+  normalised: { energy: number[]; variance: number[] };
 }
 
 /**
  * Equivariance error L_G per layer (paper Tables 5 and 9) on fixed `inputs` (`[B, H, W, C]` float32) and rotations
  * `angles` (degrees; every input is rotated by every angle): for each angle the pooled features of ϕ_g x, rotated back,
- * are compared with those of x by (masked) MSE. Evaluation mode (`training = false`); no tensors are left behind.
+ * are compared with those of x by (masked) MSE, absolute and normalised. Evaluation mode (`training = false`); no
+ * tensors are left behind.
  */
 export async function equivarianceError(
   model: GroupedModel,
@@ -206,7 +256,8 @@ export async function equivarianceError(
   if (inputs.rank !== 4) throw new EquivarianceError(`inputs must be [B, H, W, C], got [${inputs.shape.join(', ')}]`);
   if (angles.length === 0) throw new EquivarianceError('equivarianceError needs at least one angle');
   const b = inputs.shape[0];
-  const perAngle: number[][] = [];
+  // per angle: [3, layers] = MSE, MSE / energy, MSE / variance
+  const rows: number[][][] = [];
   for (const a of angles) {
     const degs = new Array<number>(b).fill(a);
     const stacked = tf.tidy(() => {
@@ -214,17 +265,27 @@ export async function equivarianceError(
       checkFeatures(model, f, 2 * b);
       const ms = f.layers.map((t) => {
         const [, h, w, c] = t.shape;
-        return alignedMSE(tf.slice(t, [0, 0, 0, 0], [b, h, w, c]), tf.slice(t, [b, 0, 0, 0], [b, h, w, c]), degs);
+        const orig = tf.slice(t, [0, 0, 0, 0], [b, h, w, c]);
+        const { sq, mask } = alignedParts(orig, tf.slice(t, [b, 0, 0, 0], [b, h, w, c]), degs);
+        const mse = maskedMean(sq, mask);
+        const rel = (kind: 'energy' | 'variance') => tf.div(mse, tf.add(featureScale(orig, mask, kind), NORMALISED_MSE_EPSILON));
+        return tf.stack([mse, rel('energy'), rel('variance')]);
       });
-      return ms.length ? tf.stack(ms) : tf.zeros([0]);
+      return ms.length ? tf.stack(ms, 1) : tf.zeros([3, 0]);
     });
-    const v = await stacked.data();
+    const v = Array.from(await stacked.data());
+    const n = stacked.shape[1] as number;
     stacked.dispose();
-    perAngle.push(Array.from(v));
+    rows.push([0, 1, 2].map((k) => v.slice(k * n, (k + 1) * n)));
   }
-  const n = perAngle[0].length;
-  const perLayer = Array.from({ length: n }, (_, i) => perAngle.reduce((s, r) => s + r[i], 0) / perAngle.length);
-  return { perLayer, perAngle, angles: [...angles] };
+  const n = rows[0][0].length;
+  const mean = (k: number) => Array.from({ length: n }, (_, i) => rows.reduce((s, r) => s + r[k][i], 0) / rows.length);
+  return {
+    perLayer: mean(0),
+    perAngle: rows.map((r) => r[0]),
+    angles: [...angles],
+    normalised: { energy: mean(1), variance: mean(2) },
+  };
 }
 
 /** How a group element acts on a tensor: `[B, H, W, C]` float32 → new tensor (caller disposes). */
