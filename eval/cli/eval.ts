@@ -18,6 +18,7 @@ import { chooseEngine } from '../../tracker/node/onnx/choose-engine.js';
 import { availableParallelism } from 'node:os';
 import { channelsPercent, trackerEquivariance } from '../tracker-equivariance.js';
 import { trainedOn } from '../training-overlap.js';
+import { trackerIntervals } from '../bootstrap.js';
 import { splitSequences } from '../../data/split.js';
 
 const USAGE = `Usage: npm run eval -- --trackers <names|paths> (--otb <root> | --got10k <root> [--split val]) --out <dir> [options]
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     };
     loaded.dispose();
   }
-  const robustness = new Map<string, { delta: number; successAuc: number }[]>();
+  const robustness = new Map<string, { delta: number; successAuc: number; lo: number; hi: number; precision: number }[]>();
   for (const delta of deltas) {
     const ref = DatasetRef.parse({ layout: a.otb ? 'otb' : 'got10k', root, split: a.split, delta, sequences });
     let benchmark: string;
@@ -193,7 +194,8 @@ async function main(): Promise<void> {
       console.log(`${benchmark}\t${e.tracker}\tsuccess AUC ${e.overall.successAuc.toFixed(3)}\tprecision@20 ${e.overall.precision.toFixed(3)}\tfps ${e.overall.fps?.toFixed(1) ?? '—'}`);
       if (delta !== undefined) {
         const pts = robustness.get(e.tracker) ?? [];
-        pts.push({ delta, successAuc: e.overall.successAuc });
+        const ci = trackerIntervals(e).successAuc;
+        pts.push({ delta, successAuc: e.overall.successAuc, lo: ci.lo, hi: ci.hi, precision: e.overall.precision });
         robustness.set(e.tracker, pts);
       }
     }
@@ -209,9 +211,11 @@ async function main(): Promise<void> {
     await mkdir(dir, { recursive: true });
     await writePlot(robustnessPlotSvg(series), path.join(dir, 'robustness'), a.png);
     await writeFile(path.join(dir, 'robustness.json'), JSON.stringify(series, null, 2) + '\n');
-    const rows = series.map((s) => `| ${s.tracker} | ${s.points.map((p) => p.successAuc.toFixed(3)).join(' | ')} |`);
+    const rows = series.map((s) => `| ${s.tracker} | ${s.points.map((p) => `${p.successAuc.toFixed(3)} [${p.lo.toFixed(3)}, ${p.hi.toFixed(3)}] · ${p.precision.toFixed(3)}`).join(' | ')} |`);
     const head = `| tracker | ${deltas.map((d) => `Δ=${d}°/frame`).join(' | ')} |\n|---|${deltas.map(() => '---').join('|')}|`;
-    await writeFile(path.join(dir, 'robustness.md'), `# Success AUC against rotation rate\n\n${head}\n${rows.join('\n')}\n\n![robustness](robustness.${a.png ? 'png' : 'svg'})\n`);
+    await writeFile(path.join(dir, 'robustness.md'), '# Success AUC against rotation rate\n\n' +
+      'Each cell: success AUC [95% bootstrap interval over sequences] · precision@20px.\n\n' +
+      `${head}\n${rows.join('\n')}\n\n![robustness](robustness.${a.png ? 'png' : 'svg'})\n`);
     console.error(`[eval] robustness: ${dir}/robustness.md`);
   }
 }
