@@ -4,7 +4,8 @@
  */
 import { initBackend, type BackendRequest } from '../tracker/node/backend.js';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, HelpRequested, loadConfig } from './config.js';
+import { helpText } from './config-help.js';
 import { createLogger } from './log.js';
 
 async function main(): Promise<void> {
@@ -12,6 +13,10 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(helpText());
+      process.exit(0);
+    }
     if (e instanceof ConfigError) {
       process.stderr.write(`rot-track server: ${e.message}\n`);
       process.exit(2);
