@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { AppError } from './errors.js';
 import type { Logger } from './log.js';
-import { checkVideo, type VideoLimits } from './limits.js';
+import { checkPixels, checkVideo, type VideoLimits } from './limits.js';
 import type { UploadInfo } from './protocol.js';
 import type { StateStore, UploadRecord } from './store/types.js';
 import { decodeVideo, probeVideo, type VideoInfo } from './video.js';
@@ -187,14 +187,22 @@ export class UploadStore {
 /** How an upload is meant: a video (default) or a single still image tracked as a one-frame video. */
 export type UploadMode = 'video' | 'image';
 
-/** ffprobe's format names of still images (`png_pipe`, `jpeg_pipe`, `image2`, …). */
-const isImageFormat = (format: string) => /(^|,)(image2|[a-z0-9]+_pipe)(,|$)/.test(format);
-
 /**
- * Probe without decoding (header only), check the pixel and duration limits, and only then count frames by decoding
- * when the container does not say. Images are `not_video` unless `mode` is 'image'.
+ * Check the limits before anything is decoded, then probe: a file sharp can read a header from is a still image
+ * (its size comes from that header: ffprobe would decode the picture to find it), refused unless `mode` is 'image';
+ * a video is probed by ffprobe without counting frames, checked, and only then counted by decoding when the container
+ * does not say how many frames it has.
  */
 async function probeChecked(file: string, name: string, limits: VideoLimits, mode: UploadMode): Promise<VideoInfo> {
+  const still = await sharp(file).metadata().then((m) => (m.width && m.height ? m : null), () => null);
+  if (still) {
+    checkPixels(still.width!, still.height!, limits.maxPixels, `image "${name}"`, '--max-video-pixels');
+    if (mode !== 'image') {
+      throw new AppError('not_video', `"${name}" is a still image (${still.format}), not a video; upload it with the form field mode=image to track in a single image`, 415);
+    }
+  } else if (mode === 'image') {
+    throw new AppError('not_video', `"${name}" is not a still image; upload it without mode=image`, 415);
+  }
   let info: VideoInfo;
   try {
     info = await probeVideo(file, { countFrames: false });
@@ -205,11 +213,6 @@ async function probeChecked(file: string, name: string, limits: VideoLimits, mod
     throw new AppError('not_video', `"${name}" is not a video ffmpeg can read: ${lastLine((e as Error).message)}`, 415);
   }
   checkVideo(info, limits, name);
-  const image = isImageFormat(info.format);
-  if (image && mode !== 'image') {
-    throw new AppError('not_video', `"${name}" is a still image (${info.codec}), not a video; upload it with mode=image to track in a single image`, 415);
-  }
-  if (!image && mode === 'image') throw new AppError('not_video', `"${name}" is a video, not a still image; upload it without mode=image`, 415);
   if (info.frames < 1 || info.width < 1 || info.height < 1) throw new AppError('not_video', `"${name}" has no video frames`, 415);
   return info;
 }
