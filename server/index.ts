@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import { ConfigError, HelpRequested, loadConfig } from './config.js';
 import { helpText } from './config-help.js';
 import { createLogger } from './log.js';
+import { removeOwnOrtDebugLogAtExit, sweepOrtDebugLogs } from './ort-debug-log.js';
 
 async function main(): Promise<void> {
   let config;
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  sweepOrtDebugLogs();
+  removeOwnOrtDebugLogAtExit();
   // initBackend also honours --backend and ROT_TRACK_BACKEND; our config passes the same choice explicitly.
   const backend = await initBackend({
     backend: config.backend as BackendRequest,
