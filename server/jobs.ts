@@ -143,6 +143,11 @@ export class JobQueue {
     return j;
   }
 
+  /** The jobs of `session`, newest first (finished ones survive restarts). */
+  list(session: string): JobInfo[] {
+    return [...this.jobs.values()].filter((j) => j.owner === session).sort((a, b) => b.createdAt - a.createdAt).map((j) => this.info(j));
+  }
+
   /** Public state of a job (with its end once it is over). */
   info(job: Job): JobInfo {
     const pos = this.waiting.indexOf(job);

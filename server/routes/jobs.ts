@@ -1,6 +1,6 @@
 /**
- * `GET /api/jobs/:id` (state) and `GET /api/jobs/:id/:file` (downloads of a finished job: annotated.mp4, boxes.txt,
- * result.json; any other name is a 404, never a path).
+ * `GET /api/jobs` (the session's jobs), `GET /api/jobs/:id` (state) and `GET /api/jobs/:id/:file` (downloads of a
+ * finished job: annotated.mp4, boxes.txt, result.json; any other name is a 404, never a path).
  */
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
@@ -16,6 +16,9 @@ export function jobRoutes(jobs: JobQueue): Router {
   // The session cookie (access.ts) or the share key in the link (`?key=`) decides who sees a job.
   const find = (req: Request, res: Response) =>
     jobs.access(idParam(req.params.id, 'job id'), String(res.locals.session), typeof req.query.key === 'string' ? req.query.key : undefined);
+  r.get('/api/jobs', (_req, res) => {
+    res.json({ ok: true, data: { jobs: jobs.list(String(res.locals.session)) } });
+  });
   r.get('/api/jobs/:id', (req, res) => {
     const job = find(req, res);
     res.json({ ok: true, data: { ...jobs.info(job), done: job.done, results: job.results, error: job.error, warning: job.warning } });
