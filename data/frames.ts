@@ -22,13 +22,14 @@ export class FrameFileError extends Error {
 
 /**
  * Decode an image held in memory (JPEG/PNG/anything sharp reads) to a RawFrame: 8-bit RGB, grey expanded to 3
- * channels, alpha dropped. `file` only names the source in errors.
+ * channels, alpha dropped. `file` only names the source in errors. `maxPixels` (width × height, from the header)
+ * refuses larger images before their pixels are decoded (sharp's `limitInputPixels`; its own default otherwise).
  */
-export async function decodeImage(input: Buffer | Uint8Array, file = '<buffer>'): Promise<RawFrame> {
+export async function decodeImage(input: Buffer | Uint8Array, file = '<buffer>', maxPixels?: number): Promise<RawFrame> {
   let out: { data: Buffer; info: OutputInfo };
   try {
     // failOn 'warning' turns libjpeg's "premature end of data" into an error instead of a half-grey frame.
-    out = await sharp(input, { failOn: 'warning' })
+    out = await sharp(input, { failOn: 'warning', ...(maxPixels ? { limitInputPixels: maxPixels } : {}) })
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });

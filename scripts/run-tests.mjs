@@ -22,4 +22,8 @@ const files = explicit.length ? explicit : find('test');
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...flags, ...files], {
   stdio: 'inherit',
 });
+// onnxruntime leaves an empty $TMPDIR/mat-debug-<pid>.log per process that used it (server/ort-debug-log.ts).
+const { tsImport } = await import('tsx/esm/api');
+const { sweepOrtDebugLogs } = await tsImport('../server/ort-debug-log.ts', import.meta.url);
+sweepOrtDebugLogs();
 process.exit(r.status ?? 1);

@@ -1,8 +1,9 @@
 /**
- * `createApp(deps)`: the Express 5 app and the socket.io 4 server on one HTTP server, not listening. Security headers
- * (helmet with a CSP for the page's own scripts), per-IP rate limits, JSON request logs, the API and page routes,
- * JSON 404s and one final JSON error handler (no HTML, no stack traces). `close()` cancels jobs, closes sockets and
- * the HTTP server, frees trackers and models.
+ * `createApp(deps)`: the Express 5 app and the socket.io 4 server on one HTTP server, not listening. The state
+ * database (`<uploadDir>/state.sqlite`) is opened and restored first and unowned files are swept. Security headers
+ * (helmet with a CSP for the page's own scripts), origin/token/session checks (access.ts) for HTTP and sockets,
+ * per-IP rate limits, JSON request logs, the API and page routes, JSON 404s and one final JSON error handler (no
+ * HTML, no stack traces). `close()` interrupts jobs, closes sockets, the HTTP server and the database, frees models.
  */
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -12,6 +13,7 @@ import helmet from 'helmet';
 import multer from 'multer';
 import { Server } from 'socket.io';
 import { tf } from '../tracker/tf.js';
+import { accessMiddleware, accessPolicy, refusal } from './access.js';
 import { Classifiers } from './classifier.js';
 import { ClientBundles } from './client-bundle.js';
 import type { ServerConfig } from './config.js';
@@ -19,6 +21,7 @@ import { AppError, toWireError } from './errors.js';
 import { EvalRunner } from './eval-jobs.js';
 import { EvalReports } from './eval-reports.js';
 import { JobQueue } from './jobs.js';
+import { PerKeyCounter } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { ModelRegistry } from './models.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './protocol.js';
@@ -27,8 +30,13 @@ import { jobRoutes } from './routes/jobs.js';
 import { miscRoutes } from './routes/misc.js';
 import { pageRoutes } from './routes/pages.js';
 import { uploadRoutes } from './routes/uploads.js';
-import { attachSockets, jobRoom, type IoServer } from './sockets.js';
+import { attachSockets, jobRoom, sessionRoom, type IoServer, type SocketData } from './sockets.js';
+import { openSqliteStore } from './store/sqlite.js';
+import { sweepOrphans } from './store/sweep.js';
 import { UploadStore } from './uploads.js';
+
+/** File name of the state database inside the upload folder. */
+export const STATE_DB = 'state.sqlite';
 
 /** What createApp needs. */
 export interface AppDeps {
@@ -58,9 +66,14 @@ export interface AppHandle {
 export async function createApp(deps: AppDeps): Promise<AppHandle> {
   const { config } = deps;
   const log = deps.log ?? createLogger(config.logLevel);
-  const uploads = new UploadStore(path.resolve(config.uploadDir), config.retentionMinutes * 60_000, log);
+  const root = path.resolve(config.uploadDir);
+  await mkdir(root, { recursive: true });
+  const store = openSqliteStore(path.join(root, STATE_DB));
+  const saved = await store.load();
+  const uploads = new UploadStore(root, config.retentionMinutes * 60_000, store, log);
   await uploads.init();
-  const jobsDir = path.join(path.resolve(config.uploadDir), 'jobs');
+  await uploads.restore(saved.uploads);
+  const jobsDir = path.join(root, 'jobs');
   await mkdir(jobsDir, { recursive: true });
   // The config already holds --engine / ROT_TRACK_ENGINE: the registry reads no flag or variable of its own.
   const models = new ModelRegistry(path.resolve(config.modelDir), {
@@ -73,10 +86,17 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
 
   const app = express();
   const server = createServer(app);
-  const io: IoServer = new Server<ClientToServerEvents, ServerToClientEvents>(server, {
+  const policy = accessPolicy(config.allowedOrigins, config.token);
+  const io: IoServer = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
     maxHttpBufferSize: config.maxMessageBytes,
     serveClient: false,
     pingTimeout: 20_000,
+    // Origin and token are checked on the handshake request, before any event is read.
+    allowRequest: (req, cb) => {
+      const why = refusal(req, policy, new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined);
+      if (why) log.warn('socket.refused', { reason: why.code, origin: req.headers.origin?.slice(0, 100) });
+      cb(why ? why.message : null, !why);
+    },
   });
 
   const jobs = new JobQueue(
@@ -89,15 +109,22 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
       progress: (id, p) => io.to(jobRoom(id)).emit('job:progress', p),
       end: (id, e) => io.to(jobRoom(id)).emit('job:end', e),
     },
+    store,
     log,
   );
+  await jobs.restore(saved.jobs);
+  const swept = await sweepOrphans(root, jobsDir, uploads.incomingDir, {
+    uploads: uploads.ids(), jobs: jobs.ids(), fixed: new Set(['jobs', 'incoming', STATE_DB, `${STATE_DB}-wal`, `${STATE_DB}-shm`]),
+  });
+  log.info('state.restored', { uploads: uploads.size, jobs: saved.jobs.length, swept: swept.length });
   const evals = new EvalRunner(
     path.resolve(config.datasetRoot), path.resolve(config.evalDir), path.resolve(config.modelDir), config.backend, models,
-    { progress: (p) => io.emit('eval:progress', p), end: (e) => io.emit('eval:end', e) },
+    { progress: (owner, p) => io.to(sessionRoom(owner)).emit('eval:progress', p), end: (owner, e) => io.to(sessionRoom(owner)).emit('eval:end', e) },
     log,
   );
   const sockets = attachSockets(io, {
     jobs, evals, models, log, rate: { perSec: config.socketRatePerSec, burst: config.socketBurst }, maxCamFrameBytes: config.maxCamFrameBytes,
+    maxCamFramePixels: config.maxFramePixels, maxPerIp: config.maxSocketsPerIp,
   });
 
   app.disable('x-powered-by');
@@ -134,9 +161,15 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
     }
     next();
   });
+  app.use(accessMiddleware(policy));
   app.use(express.json({ limit: '64kb' }));
   app.use(pageRoutes(bundles));
-  app.use(uploadRoutes(uploads, config.maxUploadMb * 1024 * 1024));
+  app.use(uploadRoutes(uploads, {
+    maxBytes: config.maxUploadMb * 1024 * 1024,
+    video: { maxPixels: config.maxVideoPixels, maxSeconds: config.maxVideoSeconds, maxFrames: config.maxJobFrames },
+    inFlight: new PerKeyCounter(config.maxUploadsPerIp),
+    perMinute: new TokenBuckets(config.uploadsPerMinute / 60, Math.max(1, Math.round(config.uploadsPerMinute))),
+  }));
   app.use(jobRoutes(jobs));
   app.use(
     miscRoutes(models, reports, classifiers, evals, {
@@ -193,6 +226,7 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
       server.closeAllConnections?.();
       await models.dispose();
       await classifiers.dispose();
+      await store.close();
       log.info('server.closed', {});
     })();
     return closing;

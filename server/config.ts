@@ -15,44 +15,35 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 /** The configuration schema; every field has a default. */
 export const ServerConfig = z
   .object({
-    port: int(0, 65535).default(3000),
-    host: z.string().min(1).default('127.0.0.1'),
-    /** Where uploads and job outputs live (created at start). */
-    uploadDir: z.string().min(1).default(path.join(tmpdir(), 'rot-track-uploads')),
-    /** Uploads and their results are deleted this many minutes after their last use. */
-    retentionMinutes: z.coerce.number().positive().default(60),
-    /** Largest upload in megabytes. */
-    maxUploadMb: z.coerce.number().positive().default(200),
-    /** Tracking jobs that run at once (at most the number of cores). */
-    jobConcurrency: int(1, 256).default(1),
-    /** Jobs that may wait in the queue. */
-    maxQueuedJobs: int(0, 1000).default(8),
-    /** Longest video accepted for tracking, in frames. */
-    maxJobFrames: int(1, 1_000_000).default(20_000),
-    /** A job whose client went away is cancelled after this many seconds without a subscriber. */
-    jobGraceSeconds: z.coerce.number().nonnegative().default(30),
-    /** Trained models: `<modelDir>/<name>/model.json`. */
-    modelDir: z.string().min(1).default(path.join(ROOT, 'tracker', 'models')),
-    /** Evaluation reports: `<evalDir>/<run>/report.md` + plots. */
-    evalDir: z.string().min(1).default(path.join(ROOT, 'eval', 'runs')),
-    /** The OTB-layout dataset evaluations run on (set by the server's operator; clients only pick sequences). */
-    datasetRoot: z.string().min(1).default(path.resolve(ROOT, '..', 'shared', 'data', 'otb-mini')),
-    /** tfjs backend request for initBackend ('auto', 'wasm', 'cpu', 'tensorflow', …). */
-    backend: z.string().min(1).default('auto'),
-    /** Inference engine of the trackers: auto (onnxruntime-node when it loads, else tfjs), onnx or tfjs. */
-    engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
-    /** Largest socket.io message, bytes. */
-    maxMessageBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
-    /** Largest webcam frame payload (`image` bytes). */
-    maxCamFrameBytes: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
-    /** HTTP requests per client IP: sustained rate per second and burst. */
-    httpRatePerSec: z.coerce.number().positive().default(20),
-    httpBurst: int(1, 100_000).default(60),
-    /** Socket events per socket: sustained rate per second and burst. */
-    socketRatePerSec: z.coerce.number().positive().default(60),
-    socketBurst: int(1, 100_000).default(60),
-    /** Log level: 'info' logs requests and events, 'warn' only problems, 'silent' nothing. */
-    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    port: int(0, 65535).default(3000).describe('TCP port to listen on (0 = any free port).'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+    uploadDir: z.string().min(1).default(path.join(tmpdir(), 'rot-track-uploads')).describe('Where uploads and job outputs live (created at start).'),
+    retentionMinutes: z.coerce.number().positive().default(60).describe('Uploads and their results are deleted this many minutes after their last use.'),
+    maxUploadMb: z.coerce.number().positive().default(200).describe('Largest upload in megabytes.'),
+    jobConcurrency: int(1, 256).default(1).describe('Tracking jobs that run at once (at most the number of cores).'),
+    maxQueuedJobs: int(0, 1000).default(8).describe('Jobs that may wait in the queue.'),
+    maxJobFrames: int(1, 1_000_000).default(20_000).describe('Longest video accepted for tracking, in frames.'),
+    jobGraceSeconds: z.coerce.number().nonnegative().default(30).describe('A job whose client went away is cancelled after this many seconds without a subscriber.'),
+    modelDir: z.string().min(1).default(path.join(ROOT, 'tracker', 'models')).describe('Trained models: `<modelDir>/<name>/model.json`.'),
+    evalDir: z.string().min(1).default(path.join(ROOT, 'eval', 'runs')).describe('Evaluation reports: `<evalDir>/<run>/report.md` + plots.'),
+    datasetRoot: z.string().min(1).default(path.resolve(ROOT, '..', 'shared', 'data', 'otb-mini')).describe('The OTB-layout dataset evaluations run on (set by the server\'s operator; clients only pick sequences).'),
+    backend: z.string().min(1).default('auto').describe('tfjs backend request for initBackend (\'auto\', \'wasm\', \'cpu\', \'tensorflow\', …).'),
+    engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto').describe('Inference engine of the trackers: auto (onnxruntime-node when it loads, else tfjs), onnx or tfjs.'),
+    maxMessageBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest socket.io message, bytes.'),
+    maxCamFrameBytes: int(1024, 64 * 1024 * 1024).default(2 * 1024 * 1024).describe('Largest webcam frame payload (`image` bytes).'),
+    httpRatePerSec: z.coerce.number().positive().default(20).describe('HTTP requests per client IP and second (sustained).'),
+    httpBurst: int(1, 100_000).default(60).describe('HTTP requests per client IP: burst.'),
+    socketRatePerSec: z.coerce.number().positive().default(60).describe('Socket events per socket and second (sustained).'),
+    socketBurst: int(1, 100_000).default(60).describe('Socket events per socket: burst.'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level: \'info\' logs requests and events, \'warn\' only problems, \'silent\' nothing.'),
+    maxFramePixels: int(256, 64_000_000).default(1280 * 1280).describe('Largest webcam frame, in pixels (width × height), read from the image header before decoding.'),
+    maxVideoPixels: int(256, 256_000_000).default(3840 * 2160).describe('Largest uploaded video frame, in pixels (width × height), read by ffprobe before anything is decoded.'),
+    maxVideoSeconds: z.coerce.number().positive().default(600).describe('Longest uploaded video, in seconds (ffprobe\'s duration).'),
+    maxSocketsPerIp: int(1, 10_000).default(16).describe('socket.io connections open at once from one IP address.'),
+    maxUploadsPerIp: int(1, 1000).default(2).describe('Uploads in progress at once from one IP address.'),
+    uploadsPerMinute: z.coerce.number().positive().default(20).describe('Uploads per minute from one IP address (sustained; the burst is the same number).'),
+    allowedOrigins: z.string().default('').describe('Extra origins allowed to call the API and open sockets, comma separated (the server\'s own origin always is).'),
+    token: z.string().default('').describe('Access token: when set, every API request and socket must present it (cookie from `/?token=…`, or a header).'),
   })
   .strict()
   .refine((c) => c.maxCamFrameBytes < c.maxMessageBytes, {
@@ -64,7 +55,7 @@ export type ServerConfig = z.infer<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
 
 /** Environment variable of each option (flags use the option name in kebab case: `--upload-dir`). */
-const ENV: Record<string, string> = {
+export const ENV: Record<keyof ServerConfigInput, string> = {
   port: 'PORT',
   host: 'HOST',
   uploadDir: 'ROT_TRACK_UPLOAD_DIR',
@@ -86,9 +77,18 @@ const ENV: Record<string, string> = {
   socketRatePerSec: 'ROT_TRACK_SOCKET_RATE',
   socketBurst: 'ROT_TRACK_SOCKET_BURST',
   logLevel: 'ROT_TRACK_LOG_LEVEL',
+  maxFramePixels: 'ROT_TRACK_MAX_FRAME_PIXELS',
+  maxVideoPixels: 'ROT_TRACK_MAX_VIDEO_PIXELS',
+  maxVideoSeconds: 'ROT_TRACK_MAX_VIDEO_SECONDS',
+  maxSocketsPerIp: 'ROT_TRACK_MAX_SOCKETS_PER_IP',
+  maxUploadsPerIp: 'ROT_TRACK_MAX_UPLOADS_PER_IP',
+  uploadsPerMinute: 'ROT_TRACK_UPLOADS_PER_MINUTE',
+  allowedOrigins: 'ROT_TRACK_ALLOWED_ORIGINS',
+  token: 'ROT_TRACK_TOKEN',
 };
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** The flag of a setting: `uploadDir` → `upload-dir`. */
+export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Error for a bad flag or setting; the message names it. */
 export class ConfigError extends Error {
@@ -98,11 +98,20 @@ export class ConfigError extends Error {
   }
 }
 
+/** Thrown by loadConfig for `--help` / `-h`: the caller prints `helpText()` and exits 0. */
+export class HelpRequested extends Error {
+  constructor() {
+    super('help requested');
+    this.name = 'HelpRequested';
+  }
+}
+
 /**
  * Configuration from `argv` flags over `env` over defaults. Unknown flags, missing values and invalid values throw
  * ConfigError naming the flag or variable. `jobConcurrency` is capped at the number of cores.
  */
 export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested();
   const raw: Record<string, string> = {};
   for (const [key, name] of Object.entries(ENV)) {
     const v = env[name];
@@ -134,7 +143,8 @@ export function parseConfig(input: Record<string, unknown>): ServerConfig {
   if (!r.success) {
     const i = r.error.issues[0];
     const key = String(i.path[0] ?? '');
-    const where = key in ENV ? `--${kebab(key)} / ${ENV[key]}` : key || '(config)';
+    const env = (ENV as Record<string, string>)[key];
+    const where = env ? `--${kebab(key)} / ${env}` : key || '(config)';
     throw new ConfigError(`invalid setting ${where}: ${i.message}`);
   }
   const cores = Math.max(1, availableParallelism());

@@ -18,15 +18,15 @@ import type { ModelRegistry } from './models.js';
 import type { EvalEnd, EvalInfo, EvalProgress, EvalStart } from './protocol.js';
 import { newId } from './uploads.js';
 
-/** Where eval events go. */
+/** Where eval events go: to the session that started the run (`owner`). */
 export interface EvalSink {
-  progress(p: EvalProgress): void;
-  end(e: EvalEnd): void;
+  progress(owner: string, p: EvalProgress): void;
+  end(owner: string, e: EvalEnd): void;
 }
 
 /** Runs evaluations; at most one at a time. */
 export class EvalRunner {
-  private current: { id: string; abort: AbortController; done: Promise<void> } | null = null;
+  private current: { id: string; owner: string; abort: AbortController; done: Promise<void> } | null = null;
 
   constructor(
     private readonly datasetRoot: string,
@@ -51,8 +51,8 @@ export class EvalRunner {
     }
   }
 
-  /** Start a run; AppError when one is running, the dataset is missing, or a tracker/sequence is unknown. */
-  start(req: EvalStart): { runId: string; benchmark: string; sequences: string[] } {
+  /** Start a run owned by session `owner`; AppError when one is running, the dataset is missing, or a tracker/sequence is unknown. */
+  start(req: EvalStart, owner: string): { runId: string; benchmark: string; sequences: string[] } {
     if (this.current) throw new AppError('busy', `an evaluation is already running (${this.current.id}); wait for it or cancel it`, 409);
     const info = this.describe();
     if (!info.available) throw new AppError('unavailable', info.reason ?? 'no dataset', 503);
@@ -65,16 +65,17 @@ export class EvalRunner {
     const runId = `${stamp}-${benchmark.replace(/[^A-Za-z0-9._-]/g, '_')}-${newId().slice(0, 6)}`;
     const abort = new AbortController();
     const sequences = ref.sequences ?? info.sequences;
-    const done = this.run(runId, ref, benchmark, req.trackers, abort.signal).finally(() => {
+    const done = this.run(runId, owner, ref, benchmark, req.trackers, abort.signal).finally(() => {
       this.current = null;
     });
-    this.current = { id: runId, abort, done };
+    this.current = { id: runId, owner, abort, done };
     return { runId, benchmark, sequences };
   }
 
-  /** Cancel the running evaluation `runId`. */
-  cancel(runId: string): { cancelled: boolean } {
+  /** Cancel the running evaluation `runId`; only its owner (`session`) may. */
+  cancel(runId: string, session: string): { cancelled: boolean } {
     if (!this.current || this.current.id !== runId) throw new AppError('not_found', `no running evaluation "${runId}"`, 404);
+    if (this.current.owner !== session) throw new AppError('forbidden', `evaluation ${runId} was started by another session; only it can cancel the run`, 403);
     this.current.abort.abort();
     return { cancelled: true };
   }
@@ -87,7 +88,7 @@ export class EvalRunner {
     await c.done.catch(() => undefined);
   }
 
-  private async run(runId: string, ref: DatasetRef, benchmark: string, trackers: string[], signal: AbortSignal): Promise<void> {
+  private async run(runId: string, owner: string, ref: DatasetRef, benchmark: string, trackers: string[], signal: AbortSignal): Promise<void> {
     const outDir = path.join(this.evalDir, runId);
     const resultsRoot = path.join(outDir, 'results');
     this.log.info('eval.start', { run: runId, benchmark, trackers });
@@ -96,7 +97,7 @@ export class EvalRunner {
       const res = await runOpe({
         trackers, dataset: ref, resultsRoot, workers: 1, backend: this.backend, modelsDir: this.modelDir, signal,
         engine: this.models.engine.engine, engineThreads: this.models.engine.threads, engineAuto: this.models.engine.auto,
-        onProgress: (p: OpeProgress) => this.sink.progress({ runId, ...p }),
+        onProgress: (p: OpeProgress) => this.sink.progress(owner, { runId, ...p }),
       });
       if (signal.aborted) throw new Error('evaluation aborted');
       const ds = openDataset(ref);
@@ -106,7 +107,7 @@ export class EvalRunner {
       await writeReport({ benchmark, evaluations }, outDir);
       const failed = res.failed.map((f) => `${f.tracker}/${f.seq}: ${f.error}`);
       this.log.info('eval.done', { run: runId, seconds: Math.round((performance.now() - t0) / 1000), failed: failed.length });
-      this.sink.end({
+      this.sink.end(owner, {
         runId, state: 'done', report: runId, failed,
         scores: evaluations.map((e) => ({ tracker: e.tracker, successAuc: e.overall.successAuc, precision: e.overall.precision, fps: e.overall.fps })),
       });
@@ -114,12 +115,12 @@ export class EvalRunner {
       await rm(outDir, { recursive: true, force: true });
       if (signal.aborted) {
         this.log.info('eval.cancelled', { run: runId });
-        this.sink.end({ runId, state: 'cancelled', failed: [] });
+        this.sink.end(owner, { runId, state: 'cancelled', failed: [] });
         return;
       }
       const message = String((e as Error)?.message ?? e).split('\n')[0].slice(0, 300);
       this.log.warn('eval.failed', { run: runId, error: message });
-      this.sink.end({ runId, state: 'failed', failed: [], error: { code: 'internal', message: `evaluation failed: ${message}` } });
+      this.sink.end(owner, { runId, state: 'failed', failed: [], error: { code: 'internal', message: `evaluation failed: ${message}` } });
     }
   }
 }

@@ -4,14 +4,20 @@
  */
 import { initBackend, type BackendRequest } from '../tracker/node/backend.js';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, HelpRequested, loadConfig } from './config.js';
+import { helpText } from './config-help.js';
 import { createLogger } from './log.js';
+import { removeOwnOrtDebugLogAtExit, sweepOrtDebugLogs } from './ort-debug-log.js';
 
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(helpText());
+      process.exit(0);
+    }
     if (e instanceof ConfigError) {
       process.stderr.write(`rot-track server: ${e.message}\n`);
       process.exit(2);
@@ -19,6 +25,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  sweepOrtDebugLogs();
+  removeOwnOrtDebugLogAtExit();
   // initBackend also honours --backend and ROT_TRACK_BACKEND; our config passes the same choice explicitly.
   const backend = await initBackend({
     backend: config.backend as BackendRequest,

@@ -1,22 +1,27 @@
 /**
  * Tracking jobs over uploaded videos: a bounded FIFO queue (at most `concurrency` running), frame-by-frame tracking
- * through `trackSequence` with every result streamed out, cancellation (by the user, by shutdown, or when no client
- * has watched the job for a grace period), and the result files: OTB boxes, JSON and an annotated mp4.
+ * through `trackSequence` with every result streamed out, cancellation (by the owner, or when no client has watched
+ * the job for a grace period), and the result files (job-results.ts). Every job is recorded in the StateStore, so
+ * after a restart finished jobs are still listed and downloadable and unfinished ones are marked `interrupted`.
+ * A job belongs to the session that started it; others see it only with its share key.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { validateBox, type Box } from '../tracker/geometry.js';
+import type { Box } from '../tracker/geometry.js';
 import { trackSequence } from '../tracker/tracker.js';
-import { formatBoxes } from '../eval/results.js';
+import { checkBox } from './box-check.js';
 import { AppError } from './errors.js';
+import { RESULT_FILES, writeResults } from './job-results.js';
 import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
-import type { JobEnd, JobFrame, JobInfo, JobProgress, JobResults, JobState, WireError } from './protocol.js';
+import type { JobEnd, JobFrame, JobInfo, JobProgress, JobState } from './protocol.js';
+import type { JobRecord, StateStore } from './store/types.js';
 import { newId, type Upload, type UploadStore } from './uploads.js';
-import { annotateVideo, decodeVideo } from './video.js';
+import { decodeVideo } from './video.js';
 
-/** Names of a finished job's files, as served by `GET /api/jobs/:id/:file`. */
-export const RESULT_FILES = { video: 'annotated.mp4', otb: 'boxes.txt', json: 'result.json' } as const;
+export { RESULT_FILES } from './job-results.js';
 
 /** Where job events go (the socket layer sends them to the job's room). */
 export interface JobSink {
@@ -33,24 +38,23 @@ export interface JobLimits {
   graceMs: number;
 }
 
-/** A job and its state. */
-export interface Job {
-  id: string;
-  upload: Upload;
-  model: string;
-  box: Box;
-  state: JobState;
+/** A job: its stored record plus what only lives while the process does. */
+export interface Job extends JobRecord {
   dir: string;
-  total: number;
-  done: number;
-  fps: number;
+  /** The upload, while the job is queued or running. */
+  upload?: Upload;
   abort: AbortController;
   watchers: Set<string>;
   graceTimer?: NodeJS.Timeout;
   finished?: Promise<void>;
-  finishedAt?: number;
-  results?: JobResults;
-  error?: WireError;
+}
+
+const ACTIVE: ReadonlySet<JobState> = new Set(['queued', 'running']);
+
+/** Timing-safe comparison of two keys. */
+function sameKey(a: string | undefined, b: string): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /** The job queue. */
@@ -66,74 +70,106 @@ export class JobQueue {
     private readonly uploads: UploadStore,
     private readonly models: ModelRegistry,
     private readonly sink: JobSink,
+    private readonly store: StateStore,
     private readonly log: Logger,
   ) {}
 
   /**
-   * Queue a job tracking `box` (0-based, in the video's pixels) from the first frame of upload `uploadId`, watched by
-   * `watcher` (a socket id). Throws AppError: unknown upload/model, box outside the frame, queue full, shutting down.
+   * Take the stored jobs after a restart: finished ones come back as they were (a `done` job whose files are gone
+   * is forgotten), queued and running ones are marked `interrupted` and their partial files removed.
    */
-  start(uploadId: string, box: Box, model: string | undefined, watcher: string): JobInfo {
+  async restore(records: JobRecord[]): Promise<void> {
+    for (const r of records) {
+      const job: Job = { ...r, dir: path.join(this.root, r.id), abort: new AbortController(), watchers: new Set() };
+      if (ACTIVE.has(r.state)) {
+        job.state = 'interrupted';
+        job.finishedAt = Date.now();
+        job.results = undefined;
+        job.error = { code: 'interrupted', message: `the server stopped while this job was ${r.state} (${r.done} of ${r.total} frames tracked); start it again` };
+        await rm(job.dir, { recursive: true, force: true });
+        await this.store.saveJob(this.record(job));
+        this.log.info('job.interrupted', { job: r.id, was: r.state });
+      } else if (r.state === 'done' && !existsSync(path.join(job.dir, RESULT_FILES.json))) {
+        await this.store.deleteJob(r.id);
+        continue;
+      }
+      this.jobs.set(job.id, job);
+    }
+  }
+
+  /** Ids of the jobs known (for the orphan sweep). */
+  ids(): Set<string> {
+    return new Set(this.jobs.keys());
+  }
+
+  /**
+   * Queue a job tracking `box` (0-based, in the video's pixels) from the first frame of upload `uploadId`, owned by
+   * `owner` (a session id) and watched by `watcher` (a socket id). Throws AppError: unknown upload/model, bad box,
+   * too many frames, queue full, shutting down.
+   */
+  start(uploadId: string, box: Box, model: string | undefined, watcher: string, owner: string): JobInfo {
     if (this.closed) throw new AppError('unavailable', 'the server is shutting down', 503);
     const upload = this.uploads.get(uploadId);
     const name = this.models.resolve(model);
-    try {
-      validateBox(box, upload.info.width, upload.info.height, 'initial box');
-    } catch (e) {
-      throw new AppError('bad_box', (e as Error).message, 400);
-    }
+    checkBox(box, upload.info.width, upload.info.height, 'box');
     if (upload.info.frames > this.limits.maxFrames) {
-      throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${this.limits.maxFrames}`, 413);
+      throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${this.limits.maxFrames} (--max-job-frames)`, 413);
     }
     if (this.waiting.length >= this.limits.maxQueued && this.running >= this.limits.concurrency) {
       throw new AppError('queue_full', `the job queue is full (${this.waiting.length} waiting); try again later`, 503);
     }
     const id = newId();
     const job: Job = {
-      id, upload, model: name, box: { ...box }, state: 'queued', dir: path.join(this.root, id),
-      total: upload.info.frames, done: 0, fps: 0, abort: new AbortController(), watchers: new Set([watcher]),
+      id, uploadId: upload.id, uploadName: upload.name, upload, model: name, box: { ...box }, state: 'queued', owner,
+      key: randomBytes(18).toString('base64url'), dir: path.join(this.root, id), total: upload.info.frames, done: 0, fps: 0,
+      createdAt: Date.now(), abort: new AbortController(), watchers: new Set([watcher]),
     };
     upload.busy++;
     this.jobs.set(id, job);
     this.waiting.push(job);
+    this.persist(job);
     this.log.info('job.queued', { job: id, upload: uploadId, model: name, frames: job.total });
     this.pump();
     return this.info(job);
   }
 
-  /** The job `id`; AppError `not_found` if absent. */
-  get(id: string): Job {
+  /** The job `id` if `session` owns it or `key` is its share key; `not_found` (404) or `forbidden` (403) otherwise. */
+  access(id: string, session: string, key?: string): Job {
     const j = this.jobs.get(id);
     if (!j) throw new AppError('not_found', `no job with id "${id}"`, 404);
+    if (j.owner !== session && !sameKey(key, j.key)) {
+      throw new AppError('forbidden', `job ${id} belongs to another session; open the link its owner shares (it carries ?key=…)`, 403);
+    }
     return j;
   }
 
-  /** Public state of a job. */
+  /** The jobs of `session`, newest first (finished ones survive restarts). */
+  list(session: string): JobInfo[] {
+    return [...this.jobs.values()].filter((j) => j.owner === session).sort((a, b) => b.createdAt - a.createdAt).map((j) => this.info(j));
+  }
+
+  /** Public state of a job (with its end once it is over). */
   info(job: Job): JobInfo {
     const pos = this.waiting.indexOf(job);
     return {
-      jobId: job.id, uploadId: job.upload.id, model: job.model, state: job.state, frames: job.total, fps: job.fps,
+      jobId: job.id, uploadId: job.uploadId, model: job.model, state: job.state, frames: job.total, fps: job.fps, key: job.key,
       ...(pos >= 0 ? { queuePosition: pos } : {}),
+      ...(ACTIVE.has(job.state) ? {} : { end: this.endOf(job) }),
     };
   }
 
-  /** Cancel a queued or running job (a finished one is left as it is). */
-  cancel(id: string, reason = 'cancelled by the user'): JobInfo {
-    const job = this.get(id);
-    if (job.state === 'queued') {
-      this.waiting.splice(this.waiting.indexOf(job), 1);
-      this.finish(job, 'cancelled');
-      this.sink.end(job.id, { jobId: job.id, state: 'cancelled', frames: 0, fps: 0 });
-    } else if (job.state === 'running' && !job.abort.signal.aborted) {
-      job.abort.abort(new AppError('conflict', reason));
+  /** Cancel a queued or running job of `session` (a finished one is left as it is). */
+  cancel(id: string, session: string, reason = 'cancelled by the user'): JobInfo {
+    const job = this.jobs.get(id);
+    if (!job || job.owner !== session) {
+      throw new AppError(job ? 'forbidden' : 'not_found', job ? `job ${id} belongs to another session; only its owner can cancel it` : `no job with id "${id}"`, job ? 403 : 404);
     }
-    this.log.info('job.cancel', { job: id, reason });
+    this.stop(job, 'cancelled', reason);
     return this.info(job);
   }
 
   /** `watcher` follows the job (again): a pending grace-period cancellation is called off. */
-  watch(id: string, watcher: string): JobInfo {
-    const job = this.get(id);
+  watch(job: Job, watcher: string): JobInfo {
     job.watchers.add(watcher);
     if (job.graceTimer) {
       clearTimeout(job.graceTimer);
@@ -145,24 +181,22 @@ export class JobQueue {
   /** `watcher` went away: jobs nobody watches any more are cancelled after the grace period. */
   unwatchAll(watcher: string): void {
     for (const job of this.jobs.values()) {
-      if (!job.watchers.delete(watcher) || job.watchers.size > 0) continue;
-      if (job.state !== 'queued' && job.state !== 'running') continue;
+      if (!job.watchers.delete(watcher) || job.watchers.size > 0 || !ACTIVE.has(job.state)) continue;
       job.graceTimer = setTimeout(() => {
         job.graceTimer = undefined;
-        if (job.watchers.size === 0 && (job.state === 'queued' || job.state === 'running')) {
-          this.cancel(job.id, 'no client watched the job during the grace period');
-        }
+        if (job.watchers.size === 0 && ACTIVE.has(job.state)) this.stop(job, 'cancelled', 'no client watched the job during the grace period');
       }, this.limits.graceMs);
       job.graceTimer.unref();
     }
   }
 
-  /** Delete finished jobs (and their files) older than `maxAgeMs`. */
+  /** Delete finished jobs (their records and files) older than `maxAgeMs`. */
   async expire(maxAgeMs: number, now = Date.now()): Promise<number> {
     let n = 0;
     for (const job of [...this.jobs.values()]) {
       if (job.finishedAt === undefined || now - job.finishedAt < maxAgeMs) continue;
       this.jobs.delete(job.id);
+      await this.store.deleteJob(job.id);
       await rm(job.dir, { recursive: true, force: true });
       n++;
     }
@@ -174,19 +208,44 @@ export class JobQueue {
     return this.running + this.waiting.length;
   }
 
-  /** Stop accepting jobs, cancel every queued and running one, and wait until they have stopped. */
+  /** Stop accepting jobs, mark every queued and running one `interrupted`, and wait until they have stopped. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of [...this.waiting]) this.cancel(job.id, 'server shutting down');
     const runs: Promise<void>[] = [];
-    for (const job of this.jobs.values()) {
+    for (const job of [...this.jobs.values()]) {
       if (job.graceTimer) clearTimeout(job.graceTimer);
-      if (job.state === 'running') {
-        this.cancel(job.id, 'server shutting down');
-        if (job.finished) runs.push(job.finished);
-      }
+      if (job.state === 'running' && job.finished) runs.push(job.finished);
+      if (ACTIVE.has(job.state)) this.stop(job, 'interrupted', 'server shutting down');
     }
     await Promise.allSettled(runs);
+  }
+
+  /** End a queued job now, or abort a running one (its run ends it as `state`). */
+  private stop(job: Job, state: 'cancelled' | 'interrupted', reason: string): void {
+    if (job.state === 'queued') {
+      this.waiting.splice(this.waiting.indexOf(job), 1);
+      this.finish(job, state);
+      this.sink.end(job.id, this.endOf(job));
+    } else if (job.state === 'running' && !job.abort.signal.aborted) {
+      job.abort.abort(new AppError(state === 'interrupted' ? 'interrupted' : 'conflict', reason));
+    }
+    this.log.info('job.stop', { job: job.id, state, reason });
+  }
+
+  private endOf(job: Job): JobEnd {
+    return {
+      jobId: job.id, state: job.state, frames: job.state === 'done' ? job.total : job.done, fps: job.fps,
+      ...(job.results ? { results: job.results } : {}), ...(job.error ? { error: job.error } : {}), ...(job.warning ? { warning: job.warning } : {}),
+    };
+  }
+
+  private record(job: Job): JobRecord {
+    const { dir: _d, upload: _u, abort: _a, watchers: _w, graceTimer: _g, finished: _f, ...rec } = job;
+    return rec;
+  }
+
+  private persist(job: Job): void {
+    this.store.saveJob(this.record(job)).catch((e) => this.log.error('job.store_error', { job: job.id, error: String(e) }));
   }
 
   private pump(): void {
@@ -194,6 +253,7 @@ export class JobQueue {
       const job = this.waiting.shift()!;
       this.running++;
       job.state = 'running';
+      this.persist(job);
       job.finished = this.run(job)
         .catch((e) => this.log.error('job.crash', { job: job.id, error: String(e) }))
         .finally(() => {
@@ -206,26 +266,29 @@ export class JobQueue {
   private finish(job: Job, state: JobState): void {
     job.state = state;
     job.finishedAt = Date.now();
-    job.upload.busy--;
-    job.upload.lastUsed = Date.now();
+    if (job.upload) {
+      job.upload.busy--;
+      job.upload.lastUsed = Date.now();
+      job.upload = undefined;
+    }
     if (job.graceTimer) clearTimeout(job.graceTimer);
+    this.persist(job);
   }
 
   private async run(job: Job): Promise<void> {
     const signal = job.abort.signal;
+    const upload = job.upload!;
     const t0 = performance.now();
     let trackSeconds = 0;
     let lastProgress = 0;
     this.log.info('job.start', { job: job.id, model: job.model });
     this.sink.progress(job.id, { jobId: job.id, done: 0, total: job.total, state: 'running' });
-    let boxes: Box[] = [];
-    let scores: number[] = [];
-    let times: number[] = [];
     try {
       const tracker = await this.models.createTracker(job.model);
+      let r;
       try {
-        const frames = decodeVideo(job.upload.videoPath, { info: job.upload.info, maxFrames: this.limits.maxFrames, signal });
-        const r = await trackSequence(tracker, frames, job.box, {
+        const frames = decodeVideo(upload.videoPath, { info: upload.info, maxFrames: this.limits.maxFrames, signal });
+        r = await trackSequence(tracker, frames, job.box, {
           shouldStop: () => signal.aborted,
           onFrame: (index, result, seconds) => {
             trackSeconds += seconds;
@@ -239,63 +302,41 @@ export class JobQueue {
             }
           },
         });
-        ({ boxes, scores, times } = r);
       } finally {
         tracker.dispose();
       }
       if (signal.aborted) throw signal.reason;
-      job.total = boxes.length;
+      const announced = upload.info.frames;
+      if (r.boxes.length < announced) {
+        job.warning = `the video announced ${announced} frames but only ${r.boxes.length} could be decoded (the file may be truncated); the results cover the ${r.boxes.length} decoded frames`;
+      }
+      job.total = r.boxes.length;
       this.sink.progress(job.id, { jobId: job.id, done: job.done, total: job.total, state: 'running' });
-      job.results = await this.writeResults(job, boxes, scores, times, signal);
+      job.results = await writeResults({
+        id: job.id, key: job.key, dir: job.dir, model: job.model, box: job.box, fps: job.fps, warning: job.warning,
+        video: { name: upload.name, path: upload.videoPath, width: upload.info.width, height: upload.info.height, fps: upload.info.fps },
+      }, r, signal, this.log);
       if (signal.aborted) throw signal.reason;
       this.finish(job, 'done');
-      this.log.info('job.done', { job: job.id, frames: boxes.length, fps: round(job.fps), seconds: round((performance.now() - t0) / 1000) });
-      this.sink.end(job.id, { jobId: job.id, state: 'done', frames: boxes.length, fps: job.fps, results: job.results });
+      this.log.info('job.done', { job: job.id, frames: r.boxes.length, fps: round(job.fps), seconds: round((performance.now() - t0) / 1000), warning: job.warning });
+      this.sink.end(job.id, this.endOf(job));
     } catch (e) {
       await rm(job.dir, { recursive: true, force: true });
       job.results = undefined;
       if (signal.aborted) {
-        this.finish(job, 'cancelled');
-        this.log.info('job.cancelled', { job: job.id, frames: job.done });
-        this.sink.end(job.id, { jobId: job.id, state: 'cancelled', frames: job.done, fps: job.fps });
+        const interrupted = signal.reason instanceof AppError && signal.reason.code === 'interrupted';
+        if (interrupted) job.error = { code: 'interrupted', message: 'the server shut down while this job was running; start it again' };
+        this.finish(job, interrupted ? 'interrupted' : 'cancelled');
+        this.log.info('job.stopped', { job: job.id, state: job.state, frames: job.done });
+        this.sink.end(job.id, this.endOf(job));
         return;
       }
       const msg = (e as Error)?.message ?? String(e);
       job.error = e instanceof AppError ? { code: e.code, message: e.message } : { code: 'internal', message: `tracking failed: ${msg.split('\n')[0].slice(0, 300)}` };
       this.finish(job, 'failed');
       this.log.warn('job.failed', { job: job.id, error: msg.slice(0, 500) });
-      this.sink.end(job.id, { jobId: job.id, state: 'failed', frames: job.done, fps: job.fps, error: job.error });
+      this.sink.end(job.id, this.endOf(job));
     }
-  }
-
-  private async writeResults(job: Job, boxes: Box[], scores: number[], times: number[], signal: AbortSignal): Promise<JobResults> {
-    await mkdir(job.dir, { recursive: true });
-    const base = `/api/jobs/${job.id}`;
-    await writeFile(path.join(job.dir, RESULT_FILES.otb), formatBoxes(boxes));
-    const json = {
-      job: job.id,
-      model: job.model,
-      video: { name: job.upload.name, width: job.upload.info.width, height: job.upload.info.height, fps: job.upload.info.fps },
-      boxConvention: '0-based left-top x, y, width, height in pixels (the OTB file is 1-based)',
-      initialBox: job.box,
-      fps: job.fps,
-      frames: boxes.map((b, i) => ({ frame: i, box: b, score: scores[i], seconds: times[i] })),
-    };
-    await writeFile(path.join(job.dir, RESULT_FILES.json), JSON.stringify(json, null, 1) + '\n');
-    const results: JobResults = { otb: `${base}/${RESULT_FILES.otb}`, json: `${base}/${RESULT_FILES.json}` };
-    try {
-      await annotateVideo(job.upload.videoPath, path.join(job.dir, RESULT_FILES.video), boxes, {
-        labels: scores.map((s) => s.toFixed(2)),
-        signal,
-        fps: job.upload.info.fps > 0 ? job.upload.info.fps : 25,
-      });
-      results.video = `${base}/${RESULT_FILES.video}`;
-    } catch (e) {
-      if (signal.aborted) throw signal.reason;
-      results.annotateError = `the annotated video could not be written: ${String((e as Error).message).split('\n')[0].slice(0, 300)}`;
-      this.log.warn('job.annotate_failed', { job: job.id, error: String(e).slice(0, 500) });
-    }
-    return results;
   }
 }
 

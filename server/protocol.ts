@@ -21,6 +21,9 @@ export type ErrorCode =
   | 'not_ready'
   | 'unavailable'
   | 'conflict'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'interrupted'
   | 'internal';
 
 /** An error as it travels: a stable machine code and a message meant for a person. */
@@ -40,13 +43,13 @@ export interface WireBox {
   height: number;
 }
 
-/** Zod schema of a box: finite numbers, positive size (whether it lies in the frame is checked against the frame). */
+/** Zod schema of a box: finite numbers, sides of at least 2 px (server/box-check.ts checks it against the frame). */
 export const BoxSchema = z
   .object({
     x: z.number().finite(),
     y: z.number().finite(),
-    width: z.number().finite().positive(),
-    height: z.number().finite().positive(),
+    width: z.number().finite().min(2, 'must be at least 2 px'),
+    height: z.number().finite().min(2, 'must be at least 2 px'),
   })
   .strict();
 
@@ -62,8 +65,8 @@ export const JobStartSchema = z
   .strict();
 export type JobStart = z.infer<typeof JobStartSchema>;
 
-/** `job:cancel` / `job:subscribe` payload. */
-export const JobRefSchema = z.object({ jobId: IdSchema }).strict();
+/** `job:cancel` / `job:subscribe` payload; `key` is a job's share key (from its link) for a client that did not start it. */
+export const JobRefSchema = z.object({ jobId: IdSchema, key: IdSchema.optional() }).strict();
 export type JobRef = z.infer<typeof JobRefSchema>;
 
 /** Largest webcam frame side accepted, in pixels (the client downscales before sending). */
@@ -172,8 +175,8 @@ export interface UploadInfo {
   videoUrl: string;
 }
 
-/** State of a tracking job. */
-export type JobState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
+/** State of a tracking job; `interrupted`: the server stopped (or crashed) while it was queued or running. */
+export type JobState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
 /** What `job:start` answers and `job:status` carries. */
 export interface JobInfo {
@@ -185,6 +188,10 @@ export interface JobInfo {
   fps: number;
   /** Position in the queue when queued (0 = next). */
   queuePosition?: number;
+  /** Share key: `?key=` in a job link lets whoever holds it see the job and download its results. */
+  key: string;
+  /** Set once the job is over. */
+  end?: JobEnd;
 }
 
 /** One tracked frame, streamed while the job runs. `frame` is 0-based; `fps` is the tracker's running speed. */
@@ -224,6 +231,8 @@ export interface JobEnd {
   fps: number;
   results?: JobResults;
   error?: WireError;
+  /** Something the user should know about a finished job, e.g. a video that ended before the frames it announced. */
+  warning?: string;
 }
 
 /** The webcam tracker's answer to a frame. `latencyMs` is the server-side time from arrival to answer. */

@@ -3,12 +3,15 @@
  * JPEG preview, and live in `<uploadDir>/<id>/` until `retentionMinutes` after their last use.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { AppError } from './errors.js';
 import type { Logger } from './log.js';
+import { checkPixels, checkVideo, type VideoLimits } from './limits.js';
 import type { UploadInfo } from './protocol.js';
+import type { StateStore, UploadRecord } from './store/types.js';
 import { decodeVideo, probeVideo, type VideoInfo } from './video.js';
 
 /** A new random id (url-safe, 22 characters). */
@@ -39,15 +42,45 @@ function containerOf(info: VideoInfo): { ext: string; mime: string } {
   return { ext: 'bin', mime: 'application/octet-stream' };
 }
 
-/** The store of uploads: accept, look up, touch, expire. */
+/** How often (ms) a use of an upload is written to the store; retention is counted in minutes. */
+const TOUCH_WRITE_MS = 10_000;
+
+/** The store of uploads: accept, look up, touch, expire; every upload is recorded in the StateStore. */
 export class UploadStore {
   private readonly uploads = new Map<string, Upload>();
 
   constructor(
     readonly root: string,
     private readonly retentionMs: number,
+    private readonly store: StateStore,
     private readonly log: Logger,
   ) {}
+
+  /** Take the stored uploads after a restart; records whose files are gone are deleted. */
+  async restore(records: UploadRecord[]): Promise<void> {
+    for (const r of records) {
+      const dir = path.join(this.root, r.id);
+      const u: Upload = { ...r, dir, videoPath: path.join(dir, r.videoFile), previewPath: path.join(dir, 'preview.jpg'), busy: 0 };
+      if (!existsSync(u.videoPath) || !existsSync(u.previewPath)) {
+        await this.store.deleteUpload(r.id);
+        continue;
+      }
+      this.uploads.set(r.id, u);
+    }
+  }
+
+  /** Ids of the uploads known (for the orphan sweep). */
+  ids(): Set<string> {
+    return new Set(this.uploads.keys());
+  }
+
+  private record(u: Upload): UploadRecord {
+    return { id: u.id, name: u.name, bytes: u.bytes, videoFile: path.basename(u.videoPath), info: u.info, playable: u.playable, lastUsed: u.lastUsed };
+  }
+
+  private persist(u: Upload): void {
+    this.store.saveUpload(this.record(u)).catch((e) => this.log.error('upload.store_error', { id: u.id, error: String(e) }));
+  }
 
   /** Folder multer writes incoming files to. */
   get incomingDir(): string {
@@ -61,19 +94,16 @@ export class UploadStore {
 
   /**
    * Take a file multer wrote at `tmpPath`: probe it, reject what is not a decodable video (AppError `not_video`, 415),
+   * a still image unless `mode` is 'image' (415), and anything over the limits (413, before any frame is decoded);
    * move it into its own folder, write the preview. The temporary file is gone afterwards either way.
    */
-  async accept(tmpPath: string, originalName: string, bytes: number): Promise<Upload> {
+  async accept(tmpPath: string, originalName: string, bytes: number, limits: VideoLimits, mode: UploadMode = 'video'): Promise<Upload> {
     let info: VideoInfo;
     try {
-      info = await probeVideo(tmpPath);
+      info = await probeChecked(tmpPath, originalName, limits, mode);
     } catch (e) {
       await rm(tmpPath, { force: true });
-      throw new AppError('not_video', `"${originalName}" is not a video ffmpeg can read: ${lastLine((e as Error).message)}`, 415);
-    }
-    if (info.frames < 1 || info.width < 1 || info.height < 1) {
-      await rm(tmpPath, { force: true });
-      throw new AppError('not_video', `"${originalName}" has no video frames`, 415);
+      throw e;
     }
     const id = newId();
     const dir = path.join(this.root, id);
@@ -94,6 +124,7 @@ export class UploadStore {
     const playable = BROWSER_CODECS.has(info.codec) && containerOf(info).ext !== 'bin';
     const upload: Upload = { id, name: originalName, bytes, dir, videoPath, previewPath, info, playable, lastUsed: Date.now(), busy: 0 };
     this.uploads.set(id, upload);
+    await this.store.saveUpload(this.record(upload));
     this.log.info('upload.accepted', { id, name: originalName, bytes, width: info.width, height: info.height, frames: info.frames, codec: info.codec });
     return upload;
   }
@@ -102,7 +133,10 @@ export class UploadStore {
   get(id: string): Upload {
     const u = this.uploads.get(id);
     if (!u) throw new AppError('not_found', `no upload with id "${id}" (it may have expired)`, 404);
-    u.lastUsed = Date.now();
+    const now = Date.now();
+    const stale = now - u.lastUsed > TOUCH_WRITE_MS;
+    u.lastUsed = now;
+    if (stale) this.persist(u);
     return u;
   }
 
@@ -136,6 +170,7 @@ export class UploadStore {
     for (const u of [...this.uploads.values()]) {
       if (u.busy > 0 || now - u.lastUsed < this.retentionMs) continue;
       this.uploads.delete(u.id);
+      await this.store.deleteUpload(u.id);
       await rm(u.dir, { recursive: true, force: true });
       this.log.info('upload.expired', { id: u.id });
       n++;
@@ -149,6 +184,39 @@ export class UploadStore {
   }
 }
 
+/** How an upload is meant: a video (default) or a single still image tracked as a one-frame video. */
+export type UploadMode = 'video' | 'image';
+
+/**
+ * Check the limits before anything is decoded, then probe: a file sharp can read a header from is a still image
+ * (its size comes from that header: ffprobe would decode the picture to find it), refused unless `mode` is 'image';
+ * a video is probed by ffprobe without counting frames, checked, and only then counted by decoding when the container
+ * does not say how many frames it has.
+ */
+async function probeChecked(file: string, name: string, limits: VideoLimits, mode: UploadMode): Promise<VideoInfo> {
+  const still = await sharp(file).metadata().then((m) => (m.width && m.height ? m : null), () => null);
+  if (still) {
+    checkPixels(still.width!, still.height!, limits.maxPixels, `image "${name}"`, '--max-video-pixels');
+    if (mode !== 'image') {
+      throw new AppError('not_video', `"${name}" is a still image (${still.format}), not a video; upload it with the form field mode=image to track in a single image`, 415);
+    }
+  } else if (mode === 'image') {
+    throw new AppError('not_video', `"${name}" is not a still image; upload it without mode=image`, 415);
+  }
+  let info: VideoInfo;
+  try {
+    info = await probeVideo(file, { countFrames: false });
+    checkVideo(info, { ...limits, maxFrames: Infinity }, name);
+    if (info.frames < 1) info = await probeVideo(file);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError('not_video', `"${name}" is not a video ffmpeg can read: ${lastLine((e as Error).message)}`, 415);
+  }
+  checkVideo(info, limits, name);
+  if (info.frames < 1 || info.width < 1 || info.height < 1) throw new AppError('not_video', `"${name}" has no video frames`, 415);
+  return info;
+}
+
 /** Decode the first frame; a file ffprobe accepts but ffmpeg cannot decode is `not_video` too. */
 async function firstFrame(file: string, info: VideoInfo, name: string) {
   try {
@@ -159,9 +227,12 @@ async function firstFrame(file: string, info: VideoInfo, name: string) {
   throw new AppError('not_video', `"${name}" has no decodable frame`, 415);
 }
 
-/** The last non-empty line of an ffmpeg message (the actual error), without the temp path. */
-function lastLine(msg: string): string {
-  const lines = msg.split('\n').map((l) => l.trim()).filter(Boolean);
+/**
+ * The last non-empty line of an ffmpeg message (the actual error), without the quoting bar of VideoError, the
+ * `file:` protocol prefix and the temporary path: `| file:/…/incoming/abc: Invalid data` → `Invalid data`.
+ */
+export function lastLine(msg: string): string {
+  const lines = msg.split('\n').map((l) => l.trim().replace(/^\|\s*/, '')).filter(Boolean);
   const l = lines[lines.length - 1] ?? msg;
-  return l.replace(/\/[^\s:]*incoming\/[A-Za-z0-9_-]+/g, '<upload>').slice(0, 300);
+  return l.replace(/(file:)?\/[^\s:]*incoming\/[A-Za-z0-9_-]+:?\s*/g, '').trim().slice(0, 300) || 'unreadable data';
 }

@@ -8,6 +8,8 @@ import type { Tracker, RawFrame } from '../tracker/tracker.js';
 import { AppError } from './errors.js';
 import type { ModelRegistry } from './models.js';
 import type { CamFrame, CamResult } from './protocol.js';
+import { checkBox } from './box-check.js';
+import { checkPixels, imageHeader } from './limits.js';
 import { decodeImage } from './video.js';
 
 /** The webcam state of one socket. */
@@ -21,7 +23,12 @@ export class CamSession {
   frames = 0;
   refused = 0;
 
-  constructor(private readonly models: ModelRegistry, private readonly maxFrameBytes: number) {
+  constructor(
+    private readonly models: ModelRegistry,
+    private readonly maxFrameBytes: number,
+    /** Largest frame in pixels, checked against the image header before decoding. */
+    private readonly maxFramePixels: number,
+  ) {
     this.modelName = models.resolve(undefined);
   }
 
@@ -47,6 +54,7 @@ export class CamSession {
       if (this.closed) throw new AppError('unavailable', 'the webcam session is closed', 410);
       let result: { box: CamResult['box']; score: number };
       if (msg.init) {
+        checkBox(msg.init, frame.width, frame.height, 'init');
         if (!this.tracker) this.tracker = await this.models.createTracker(this.modelName);
         if (this.closed) throw new AppError('unavailable', 'the webcam session is closed', 410);
         this.tracker.init(frame, msg.init);
@@ -98,15 +106,22 @@ export class CamSession {
       throw new AppError('too_large', `frame of ${bytes.byteLength} bytes is over the limit of ${this.maxFrameBytes} bytes; downscale it`, 413);
     }
     if (msg.format === 'rgb') {
+      checkPixels(msg.width, msg.height, this.maxFramePixels, 'webcam frame', '--max-frame-pixels');
       const want = msg.width * msg.height * 3;
       if (bytes.byteLength !== want) {
         throw new AppError('bad_frame', `raw RGB frame of ${msg.width}×${msg.height} needs ${want} bytes, got ${bytes.byteLength}`, 400);
       }
       return { data: bytes, width: msg.width, height: msg.height };
     }
+    // The header decides before any pixel is decoded: a small PNG can announce 16000×16000 (a decompression bomb).
+    const head = await imageHeader(bytes, 'webcam frame');
+    checkPixels(head.width, head.height, this.maxFramePixels, 'webcam frame', '--max-frame-pixels');
+    if (head.width !== msg.width || head.height !== msg.height) {
+      throw new AppError('bad_frame', `the image is ${head.width}×${head.height} but the message says ${msg.width}×${msg.height}`, 400);
+    }
     let f: RawFrame;
     try {
-      f = await decodeImage(bytes, 'webcam frame');
+      f = await decodeImage(bytes, 'webcam frame', this.maxFramePixels);
     } catch (e) {
       throw new AppError('bad_frame', `the webcam frame is not a readable JPEG/PNG image: ${(e as Error).message}`, 400);
     }

@@ -1,11 +1,12 @@
 /**
  * Classifier page: draw a digit on a 28×28 canvas (shown enlarged), rotate it with a slider, send it to the server
- * and show the class scores. Below, the group-pooled feature maps of a chosen conv block of every classifier, refreshed
+ * and show the class scores — refreshed (debounced) while drawing and rotating once Classify has been pressed. Below, the group-pooled feature maps of a chosen conv block of every classifier, refreshed
  * (debounced) while drawing and rotating, so the IEN's maps can be seen turning with the digit. While the server has no
  * classifier it says what is missing.
  */
 import type { ClassifyFeaturesAnswer, ClassifyResult, FeatureMapsResult } from '../../server/protocol.js';
 import { $, api, status } from './lib/api.js';
+import { debounced, serialized } from './lib/serial.js';
 
 const pad = $<HTMLCanvasElement>('pad');
 const angle = $<HTMLInputElement>('angle');
@@ -28,13 +29,17 @@ let drawing = false;
 let inked = false;
 /** Whether the server has a classifier (feature maps are only asked for then). */
 let available = false;
+/** Whether Classify was pressed since the last clear: then the scores follow the drawing and the rotation. */
+let classified = false;
 
 function clear(): void {
   inkCtx.fillStyle = '#000';
   inkCtx.fillRect(0, 0, 280, 280);
   redraw();
   scores.replaceChildren();
+  delete scores.dataset.angle;
   inked = false;
+  classified = false;
   mapsEl.replaceChildren();
   delete mapsEl.dataset.layer;
   delete mapsEl.dataset.angle;
@@ -91,7 +96,10 @@ angle.addEventListener('input', () => {
 });
 layerSel.addEventListener('change', () => scheduleMaps(0));
 clearBtn.addEventListener('click', clear);
-classifyBtn.addEventListener('click', () => void classify());
+classifyBtn.addEventListener('click', () => {
+  classified = true;
+  classifyNow();
+});
 
 /** The rotated drawing as 28×28 grey values 0–255. */
 function pixels(): number[] {
@@ -105,37 +113,37 @@ function pixels(): number[] {
   return out;
 }
 
+/** Classify the current (rotated) drawing and show the scores; `scores.dataset.angle` says for which rotation. */
 async function classify(): Promise<void> {
+  const deg = angle.value;
   status(msg, 'Classifying…');
   try {
     const { results } = await api<{ results: ClassifyResult[] }>('/api/classify', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels: pixels() }),
     });
-    status(msg, results.map((r) => `${r.model}: ${r.label}`).join(' · '), 'ok');
+    if (!classified) return; // cleared meanwhile
+    status(msg, `${results.map((r) => `${r.model}: ${r.label}`).join(' · ')} (at ${deg}°)`, 'ok');
     scores.replaceChildren(...results.map(column));
+    scores.dataset.angle = deg;
   } catch (e) {
     status(msg, `Not available: ${(e as Error).message}`, 'error');
   }
 }
 
-let mapsTimer: ReturnType<typeof setTimeout> | undefined;
-let mapsBusy = false;
-let mapsAgain = false;
+const classifyNow = serialized(classify);
+const mapsNow = serialized(updateMaps);
+const mapsLater = debounced(mapsNow, 200);
+const classifyLater = debounced(classifyNow, 200);
 
-/** Ask for the feature maps `ms` after the last call (drawing and sliding call this often). */
+/** Refresh the feature maps (and the scores, once classified) `ms` after the last call (drawing and sliding call this often). */
 function scheduleMaps(ms = 200): void {
-  if (!available || !inked) return;
-  clearTimeout(mapsTimer);
-  mapsTimer = setTimeout(() => void updateMaps(), ms);
+  if (!inked) return;
+  if (classified) classifyLater(ms);
+  if (available) mapsLater(ms);
 }
 
-/** Fetch and show the feature maps of the chosen layer for the current (rotated) drawing; one request at a time. */
+/** Fetch and show the feature maps of the chosen layer for the current (rotated) drawing. */
 async function updateMaps(): Promise<void> {
-  if (mapsBusy) {
-    mapsAgain = true;
-    return;
-  }
-  mapsBusy = true;
   const layer = Number(layerSel.value);
   const deg = angle.value;
   try {
@@ -149,12 +157,6 @@ async function updateMaps(): Promise<void> {
     mapsMsg.textContent = `Layer ${a.layer} at ${deg}°`;
   } catch (e) {
     mapsMsg.textContent = `Feature maps not available: ${(e as Error).message}`;
-  } finally {
-    mapsBusy = false;
-    if (mapsAgain) {
-      mapsAgain = false;
-      void updateMaps();
-    }
   }
 }
 

@@ -37,9 +37,9 @@ function checked(name: string): string[] {
 }
 
 async function setupRunForm(): Promise<void> {
-  let info: EvalInfo & { models: string[] };
+  let info: EvalInfo & { models: string[]; defaultModel: string };
   try {
-    info = await api<EvalInfo & { models: string[] }>('/api/eval');
+    info = await api<EvalInfo & { models: string[]; defaultModel: string }>('/api/eval');
   } catch (e) {
     status(runStatus, `Could not ask the server: ${(e as Error).message}`, 'error');
     return;
@@ -48,7 +48,7 @@ async function setupRunForm(): Promise<void> {
     status(runStatus, `Evaluations cannot run here: ${info.reason}`, 'error');
     return;
   }
-  $('run-trackers').replaceChildren(...info.models.map((m, i) => checkbox('tracker', m, i === 0)));
+  $('run-trackers').replaceChildren(...info.models.map((m) => checkbox('tracker', m, m === info.defaultModel)));
   $('run-sequences').replaceChildren(...info.sequences.map((s, i) => checkbox('sequence', s, i === 0)));
   runForm.hidden = false;
   if (info.running) status(runStatus, `An evaluation is running (${info.running}).`);

@@ -1,7 +1,8 @@
 /**
  * Upload page: upload a video → its first frame appears → drag a box on it → choose a model → start. Boxes stream in
  * over socket.io while the video plays with the box of the displayed frame drawn over it (frame = currentTime × fps;
- * playback waits when it gets ahead of the tracker). Progress, cancel, and downloads at the end.
+ * playback waits when it gets ahead of the tracker). Progress, cancel, and downloads at the end. After a lost
+ * connection the page follows its job again and says what became of it (still running, finished, interrupted, gone).
  */
 import type { JobEnd, JobFrame, JobInfo, JobProgress, UploadInfo, WireBox } from '../../server/protocol.js';
 import { $, ApiError, api, status } from './lib/api.js';
@@ -11,6 +12,7 @@ import { connect, request } from './lib/socket.js';
 
 const form = $<HTMLFormElement>('upload-form');
 const fileInput = $<HTMLInputElement>('file');
+const singleImage = $<HTMLInputElement>('single-image');
 const uploadStatus = $('upload-status');
 const setup = $('setup');
 const info = $('video-info');
@@ -39,9 +41,23 @@ let stopDrawing: (() => void) | null = null;
 let waitingForTracker = false;
 let rendering = false;
 
-socket.on('connect_error', () => status(jobStatus, 'Lost the connection to the server; retrying…', 'error'));
+const following = () => job !== null && finished === null;
+socket.on('connect_error', () => following() && status(jobStatus, 'Lost the connection to the server; retrying…', 'error'));
+socket.on('disconnect', () => following() && status(jobStatus, 'Lost the connection to the server; retrying…', 'error'));
 socket.on('connect', () => {
-  if (job && !finished) request(socket, 'job:subscribe', { jobId: job.jobId }).catch(() => undefined);
+  if (!following()) return;
+  const j = job!;
+  request(socket, 'job:subscribe', { jobId: j.jobId, key: j.key })
+    .then((info) => {
+      if (info.end) onEnd(info.end);
+      else status(jobStatus, `Reconnected: the job is ${info.state === 'queued' ? 'still queued' : 'still running'}; following it again.`, 'info');
+    })
+    .catch((e) => {
+      finished = { jobId: j.jobId, state: 'failed', frames: tracked, fps: 0 };
+      cancelBtn.disabled = true;
+      startBtn.disabled = false;
+      status(jobStatus, `Reconnected, but the job cannot be followed any more (${(e as Error).message}). Start it again.`, 'error');
+    });
 });
 
 loadModels(modelSelect).catch((e) => status(uploadStatus, `Could not load the model list: ${(e as Error).message}`, 'error'));
@@ -60,6 +76,7 @@ async function doUpload(): Promise<void> {
   reset();
   status(uploadStatus, `Uploading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`);
   const body = new FormData();
+  if (singleImage.checked) body.append('mode', 'image');
   body.append('video', file);
   try {
     upload = await api<UploadInfo>('/api/uploads', { method: 'POST', body });
@@ -178,8 +195,11 @@ socket.on('job:progress', (p: JobProgress) => {
   if (p.state === 'running') status(jobStatus, `Tracking with ${job.model}…`);
 });
 
-socket.on('job:end', (e: JobEnd) => {
-  if (!job || e.jobId !== job.jobId) return;
+socket.on('job:end', onEnd);
+
+/** The end of our job, from the event or from a re-subscribe after a reconnect. */
+function onEnd(e: JobEnd): void {
+  if (!job || e.jobId !== job.jobId || (finished && finished.jobId === e.jobId)) return;
   finished = e;
   cancelBtn.disabled = true;
   startBtn.disabled = false;
@@ -187,8 +207,9 @@ socket.on('job:end', (e: JobEnd) => {
     progress.max = Math.max(1, e.frames);
     progress.value = e.frames;
     progressText.textContent = `${e.frames} / ${e.frames} frames (100 %)`;
-    status(jobStatus, `Done: ${e.frames} frames at ${e.fps.toFixed(1)} fps with ${job.model}.`, 'ok');
+    status(jobStatus, `Done: ${e.frames} frames at ${e.fps.toFixed(1)} fps with ${job.model}.${e.warning ? ` Warning: ${e.warning}.` : ''}`, e.warning ? 'info' : 'ok');
     showDownloads(e);
+    void fillMissedBoxes(e);
     if (upload && !upload.playable && e.results?.video) {
       // The original cannot play here; the annotated mp4 (boxes burned in) can.
       video.src = e.results.video;
@@ -199,11 +220,28 @@ socket.on('job:end', (e: JobEnd) => {
     }
   } else if (e.state === 'cancelled') {
     status(jobStatus, `Cancelled after ${e.frames} frames.`, 'info');
+  } else if (e.state === 'interrupted') {
+    status(jobStatus, `Interrupted: ${e.error?.message ?? 'the server stopped while tracking'}.`, 'error');
   } else {
     status(jobStatus, `Tracking failed: ${e.error?.message ?? 'unknown error'}`, 'error');
   }
   if (upload && e.state !== 'done') startBtn.disabled = false;
-});
+}
+
+/** Boxes streamed while the connection was down are taken from the results file. */
+async function fillMissedBoxes(e: JobEnd): Promise<void> {
+  if (!e.results || boxes.filter(Boolean).length >= e.frames) return;
+  try {
+    const json = (await (await fetch(e.results.json)).json()) as { frames: { frame: number; box: WireBox; score: number }[] };
+    for (const f of json.frames) {
+      boxes[f.frame] ??= f.box;
+      scores[f.frame] ??= f.score;
+    }
+    tracked = Math.max(tracked, json.frames.length);
+  } catch {
+    // the downloads are still offered
+  }
+}
 
 function showDownloads(e: JobEnd): void {
   const r = e.results;

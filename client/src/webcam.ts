@@ -2,6 +2,7 @@
  * Webcam page: the live camera view (getUserMedia); the user drags a box on it; frames are downscaled (longest side
  * `SEND_SIDE`), JPEG-encoded and sent over socket.io one at a time — while a frame is in flight newer camera frames
  * are simply not sent (dropped), so nothing queues. The server's box is drawn over the live view with fps and latency.
+ * Stop turns the camera off, stops sending and frees the server's tracker.
  */
 import type { CamResult, WireBox } from '../../server/protocol.js';
 import { $, status } from './lib/api.js';
@@ -13,6 +14,7 @@ import { connect, request } from './lib/socket.js';
 const SEND_SIDE = 320;
 
 const startBtn = $<HTMLButtonElement>('start-camera');
+const stopBtn = $<HTMLButtonElement>('stop-camera');
 const resetBtn = $<HTMLButtonElement>('reset');
 const modelSelect = $<HTMLSelectElement>('model');
 const video = $<HTMLVideoElement>('camera');
@@ -35,6 +37,9 @@ let seq = 0;
 let dropped = 0;
 let lastBox: WireBox | null = null;
 const answers: number[] = [];
+/** True while the camera runs (the frame loop ends when it is false). */
+let cameraOn = false;
+let stopDrawing: (() => void) | null = null;
 
 loadModels(modelSelect).catch((e) => status(camStatus, `Could not load the model list: ${(e as Error).message}`, 'error'));
 socket.on('connect_error', () => status(camStatus, 'Lost the connection to the server; retrying…', 'error'));
@@ -44,6 +49,28 @@ socket.on('disconnect', () => {
 });
 
 startBtn.addEventListener('click', () => void startCamera());
+stopBtn.addEventListener('click', stopCamera);
+
+/** Turn the camera off, stop sending frames and let the server forget the target. */
+function stopCamera(): void {
+  cameraOn = false;
+  tracking = false;
+  pendingInit = null;
+  lastBox = null;
+  stopDrawing?.();
+  stopDrawing = null;
+  for (const t of (video.srcObject as MediaStream | null)?.getTracks() ?? []) t.stop();
+  video.srcObject = null;
+  paintBox(overlay, null);
+  overlay.classList.remove('drawing');
+  request(socket, 'cam:stop', {}).catch(() => undefined);
+  startBtn.disabled = false;
+  stopBtn.disabled = true;
+  resetBtn.disabled = true;
+  delete stage.dataset.box;
+  status(camStatus, 'Camera stopped.', 'info');
+  hint.textContent = 'Start the camera, then drag on the live view to draw a box around the object to track.';
+}
 resetBtn.addEventListener('click', () => {
   tracking = false;
   pendingInit = null;
@@ -83,11 +110,13 @@ async function startCamera(): Promise<void> {
   grab.width = Math.max(16, Math.round(video.videoWidth * k));
   grab.height = Math.max(16, Math.round(video.videoHeight * k));
   startBtn.disabled = true;
+  stopBtn.disabled = false;
   resetBtn.disabled = false;
+  cameraOn = true;
   overlay.classList.add('drawing');
   status(camStatus, `Camera on: ${video.videoWidth}×${video.videoHeight}, sending ${grab.width}×${grab.height} JPEG frames.`, 'ok');
   hint.textContent = 'Drag on the live view to draw a box around the object to track.';
-  boxDrawing(overlay, (b, final) => {
+  stopDrawing = boxDrawing(overlay, (b, final) => {
     paintBox(overlay, b, '', !final);
     if (final) {
       pendingInit = b;
@@ -100,6 +129,7 @@ async function startCamera(): Promise<void> {
 
 /** Each animation frame: send the current camera frame unless one is in flight (then it is dropped). */
 function loop(): void {
+  if (!cameraOn) return;
   requestAnimationFrame(loop);
   if (lastBox && !inFlight) paintBox(overlay, lastBox, scoreEl.textContent ?? '');
   if (!tracking || video.readyState < 2) return;
@@ -139,6 +169,7 @@ async function sendFrame(): Promise<void> {
     stage.dataset.box = JSON.stringify(lastBox);
     stage.dataset.answers = String(seq);
   } catch (e) {
+    if (!cameraOn) return; // stopped while this frame was in flight
     status(camStatus, `Frame refused: ${(e as Error).message}`, 'error');
     if ((e as { code?: string }).code === 'not_ready' || (e as { code?: string }).code === 'bad_box') tracking = false;
   } finally {

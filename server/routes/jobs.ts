@@ -1,9 +1,9 @@
 /**
- * `GET /api/jobs/:id` (state) and `GET /api/jobs/:id/:file` (downloads of a finished job: annotated.mp4, boxes.txt,
- * result.json; any other name is a 404, never a path).
+ * `GET /api/jobs` (the session's jobs), `GET /api/jobs/:id` (state) and `GET /api/jobs/:id/:file` (downloads of a
+ * finished job: annotated.mp4, boxes.txt, result.json; any other name is a 404, never a path).
  */
 import path from 'node:path';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { AppError } from '../errors.js';
 import { RESULT_FILES, type JobQueue } from '../jobs.js';
 import { idParam } from './uploads.js';
@@ -13,12 +13,18 @@ const MIME: Record<string, string> = { 'annotated.mp4': 'video/mp4', 'boxes.txt'
 /** The job routes. */
 export function jobRoutes(jobs: JobQueue): Router {
   const r = Router();
+  // The session cookie (access.ts) or the share key in the link (`?key=`) decides who sees a job.
+  const find = (req: Request, res: Response) =>
+    jobs.access(idParam(req.params.id, 'job id'), String(res.locals.session), typeof req.query.key === 'string' ? req.query.key : undefined);
+  r.get('/api/jobs', (_req, res) => {
+    res.json({ ok: true, data: { jobs: jobs.list(String(res.locals.session)) } });
+  });
   r.get('/api/jobs/:id', (req, res) => {
-    const job = jobs.get(idParam(req.params.id, 'job id'));
-    res.json({ ok: true, data: { ...jobs.info(job), done: job.done, results: job.results, error: job.error } });
+    const job = find(req, res);
+    res.json({ ok: true, data: { ...jobs.info(job), done: job.done, results: job.results, error: job.error, warning: job.warning } });
   });
   r.get('/api/jobs/:id/:file', (req, res, next) => {
-    const job = jobs.get(idParam(req.params.id, 'job id'));
+    const job = find(req, res);
     const file = String(req.params.file);
     if (!(Object.values(RESULT_FILES) as string[]).includes(file)) {
       throw new AppError('not_found', `no result file "${file.slice(0, 60)}"; files: ${Object.values(RESULT_FILES).join(', ')}`, 404);
@@ -29,7 +35,7 @@ export function jobRoutes(jobs: JobQueue): Router {
     if (file === RESULT_FILES.video && !job.results.video) {
       throw new AppError('not_found', job.results.annotateError ?? 'no annotated video for this job', 404);
     }
-    const stem = job.upload.name.replace(/\.[^.]*$/, '').replace(/[^\w.-]/g, '_') || 'video';
+    const stem = job.uploadName.replace(/\.[^.]*$/, '').replace(/[^\w.-]/g, '_') || 'video';
     res.type(MIME[file]).attachment(`${stem}-${job.model}-${file}`);
     res.sendFile(path.join(job.dir, file), { dotfiles: 'deny' }, (e) => e && next(e));
   });

@@ -36,7 +36,9 @@ export function miscRoutes(models: ModelRegistry, reports: EvalReports, classifi
   });
   r.get('/api/eval', async (_req, res) => {
     await models.refresh();
-    res.json({ ok: true, data: { ...evals.describe(), models: models.list().models.map((m) => m.name) } });
+    const list = models.list();
+    // The form preselects the server's default model (not the first name alphabetically).
+    res.json({ ok: true, data: { ...evals.describe(), models: list.models.map((m) => m.name), defaultModel: list.default } });
   });
   r.get('/api/eval/reports', async (_req, res) => {
     res.json({ ok: true, data: { root: 'evalDir (server setting)', reports: await reports.list() } });

@@ -5,8 +5,10 @@
 import { Router } from 'express';
 import multer from 'multer';
 import { AppError } from '../errors.js';
+import type { PerKeyCounter, VideoLimits } from '../limits.js';
 import { IdSchema } from '../protocol.js';
-import type { UploadStore } from '../uploads.js';
+import type { TokenBuckets } from '../rate-limit.js';
+import type { UploadMode, UploadStore } from '../uploads.js';
 
 /** Parse an id path parameter; anything else (`..`, slashes, dots) is a 400. */
 export function idParam(v: unknown, what = 'id'): string {
@@ -15,8 +17,17 @@ export function idParam(v: unknown, what = 'id'): string {
   return r.data;
 }
 
-/** The upload routes. `maxBytes` is the largest accepted file. */
-export function uploadRoutes(store: UploadStore, maxBytes: number): Router {
+/** What the upload route enforces: file size, video limits, and per-IP uploads in flight and per minute. */
+export interface UploadPolicy {
+  maxBytes: number;
+  video: VideoLimits;
+  inFlight: PerKeyCounter;
+  perMinute: TokenBuckets;
+}
+
+/** The upload routes. */
+export function uploadRoutes(store: UploadStore, policy: UploadPolicy): Router {
+  const maxBytes = policy.maxBytes;
   const r = Router();
   const upload = multer({
     dest: store.incomingDir,
@@ -29,8 +40,24 @@ export function uploadRoutes(store: UploadStore, maxBytes: number): Router {
       next(new AppError('bad_request', 'send the video as multipart/form-data in the field "video"', 400));
       return;
     }
+    const ip = req.ip ?? 'unknown';
+    if (!policy.perMinute.take(ip)) {
+      next(new AppError('rate_limited', `too many uploads from your address: at most ${policy.perMinute.ratePerSec * 60} per minute (--uploads-per-minute)`, 429));
+      return;
+    }
+    if (!policy.inFlight.acquire(ip)) {
+      next(new AppError('rate_limited', `at most ${policy.inFlight.max} uploads at once from one address (--max-uploads-per-ip); wait for one to finish`, 429));
+      return;
+    }
+    let released = false;
+    const release = () => {
+      if (!released) policy.inFlight.release(ip);
+      released = true;
+    };
+    res.on('close', release);
     upload(req, res, (err: unknown) => {
       if (err) {
+        release();
         next(err);
         return;
       }
@@ -40,10 +67,12 @@ export function uploadRoutes(store: UploadStore, maxBytes: number): Router {
         return;
       }
       const name = String(file.originalname ?? 'upload').replace(/[^\w .()-]/g, '_').slice(0, 120) || 'upload';
+      const mode: UploadMode = (req.body as { mode?: unknown } | undefined)?.mode === 'image' ? 'image' : 'video';
       store
-        .accept(file.path, name, file.size)
+        .accept(file.path, name, file.size, policy.video, mode)
         .then((u) => res.status(201).json({ ok: true, data: store.describe(u) }))
-        .catch(next);
+        .catch(next)
+        .finally(release);
     });
   });
 

@@ -2,25 +2,24 @@
  * End to end in Debian's Chromium: the classifier page's feature-map grid. With the repository's trained CNN and IEN
  * copied into the server's model folder, drawing a digit makes the page show the group-pooled maps of layer 2 of both
  * (8 CNN maps, 6 IEN maps, 24×24 shown enlarged); turning the rotation slider and changing the layer refresh them.
- * Screenshots: artifacts/e2e/classifier-maps-0.png (0°), classifier-maps.png (90°), classifier-maps-layer4.png.
+ * Once Classify was pressed the class scores follow the drawing too: turning the slider refreshes them; Clear stops it.
+ * Screenshots: artifacts/e2e/classifier-maps-0.png (0°), classifier-maps.png (90°), classifier-maps-layer4.png,
+ * classifier-scores-0.png, classifier-scores-120.png.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { startServer, type TestServer } from '../server/helpers.js';
+import type { TestServer } from '../server/helpers.js';
 import { ARTIFACTS, browserSkip, withBrowser } from './browser.js';
+import { drawSeven, padPoint, serverWithClassifiers } from './classifier-page.js';
 
-const CLASSIFIERS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../tracker/models/classifiers');
 const skip = browserSkip();
 let srv: TestServer;
 
 before(async () => {
   if (skip) return;
-  srv = await startServer();
-  for (const name of ['cnn', 'ien-b1-6ep']) await cp(path.join(CLASSIFIERS, name), path.join(srv.dir, 'models', name), { recursive: true });
+  srv = await serverWithClassifiers();
 });
 after(async () => {
   await srv?.close();
@@ -44,14 +43,7 @@ test('classifier page: drawing a digit shows the CNN and IEN feature-map grid; r
     await page.waitForFunction(() => /Classifiers: cnn \(cnn\), ien-b1-6ep \(ien\)/.test(document.getElementById('cls-status')!.textContent ?? ''));
     assert.equal(await page.locator('#maps img').count(), 0);
 
-    // Draw a "7": a top bar and a slanted stroke.
-    const r = (await page.locator('#pad').boundingBox())!;
-    const at = (fx: number, fy: number) => [r.x + r.width * fx, r.y + r.height * fy] as const;
-    await page.mouse.move(...at(0.25, 0.25));
-    await page.mouse.down();
-    await page.mouse.move(...at(0.72, 0.25), { steps: 8 });
-    await page.mouse.move(...at(0.45, 0.8), { steps: 10 });
-    await page.mouse.up();
+    await drawSeven(page);
 
     await gridShows(page, 2, 0);
     const cols = await page.locator('.map-col').evaluateAll((cs) => cs.map((c) => ({
@@ -83,6 +75,43 @@ test('classifier page: drawing a digit shows the CNN and IEN feature-map grid; r
     // Clear empties the grid.
     await page.click('#clear');
     assert.equal(await page.locator('#maps img').count(), 0);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('classifier page: the scores refresh when the digit is rotated', { skip, timeout: 120_000 }, async () => {
+  await withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(srv.url + '/classifier');
+    await page.waitForFunction(() => /Classifiers: /.test(document.getElementById('cls-status')!.textContent ?? ''));
+    await drawSeven(page);
+    await page.click('#classify');
+    await page.waitForFunction(() => document.getElementById('scores')!.dataset.angle === '0', undefined, { timeout: 20_000 });
+    const scoresAt = () => page.locator('.score-col .bar > span:last-child').allTextContents();
+    const at0 = await scoresAt();
+    assert.equal(at0.length, 20, 'ten scores for each of the two classifiers');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'classifier-scores-0.png'), fullPage: true });
+
+    await page.fill('#angle', '120');
+    await page.waitForFunction(() => document.getElementById('scores')!.dataset.angle === '120', undefined, { timeout: 20_000 });
+    const at120 = await scoresAt();
+    assert.notDeepEqual(at120, at0, 'the scores changed with the rotation');
+    assert.match((await page.textContent('#cls-status')) ?? '', /\(at 120°\)$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'classifier-scores-120.png'), fullPage: true });
+
+    // After Clear, rotating a new drawing does not classify until Classify is pressed again.
+    await page.click('#clear');
+    assert.equal(await page.locator('.score-col').count(), 0);
+    const at = await padPoint(page);
+    await page.mouse.move(...at(0.5, 0.2));
+    await page.mouse.down();
+    await page.mouse.move(...at(0.5, 0.8), { steps: 8 });
+    await page.mouse.up();
+    await page.fill('#angle', '30');
+    await page.waitForTimeout(800);
+    assert.equal(await page.locator('.score-col').count(), 0);
     assert.deepEqual(errors, []);
   });
 });

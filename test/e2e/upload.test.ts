@@ -94,6 +94,7 @@ test('a non-video upload shows the server\'s clear error on the page', { skip, t
     await page.click('form button[type=submit]');
     await page.waitForFunction(() => document.getElementById('upload-status')!.dataset.kind === 'error');
     assert.match((await page.textContent('#upload-status')) ?? '', /Upload refused: "notes\.mp4" is not a video/);
+    assert.doesNotMatch((await page.textContent('#upload-status')) ?? '', /\| |file:|<upload>/, 'no ffmpeg quoting or temp path');
     assert.equal(await page.locator('#setup').isHidden(), true);
   });
 });

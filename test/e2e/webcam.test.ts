@@ -46,7 +46,7 @@ function findSquareInPage(): { x0: number; y0: number; x1: number; y1: number; w
   return x1 < 0 ? null : { x0, y0, x1, y1, w: c.width, h: c.height };
 }
 
-test('webcam: draw a box on the live view, boxes come back with fps and latency and stay on the target', { skip, timeout: 90_000 }, async () => {
+test('webcam: draw a box on the live view, boxes come back with fps and latency and stay on the target; Stop ends it', { skip, timeout: 90_000 }, async () => {
   await withBrowser(async (ctx) => {
     const page = await ctx.newPage();
     const errors: string[] = [];
@@ -77,6 +77,17 @@ test('webcam: draw a box on the live view, boxes come back with fps and latency 
     assert.ok(Math.abs(box.y + box.height / 2 - (now.y0 + now.y1) / 2) < 12, `box centre y ${box.y + box.height / 2} vs square ${(now.y0 + now.y1) / 2}`);
     console.log(`# webcam: fps ${fps}, latency ${await page.textContent('#latency')}, server ${await page.textContent('#server-latency')}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'webcam.png'), fullPage: true });
+
+    // Stop turns the camera off and stops sending; Start is offered again.
+    await page.click('#stop-camera');
+    assert.equal(await page.textContent('#cam-status'), 'Camera stopped.');
+    assert.equal(await page.evaluate(() => (document.getElementById('camera') as HTMLVideoElement).srcObject), null);
+    assert.equal(await page.isEnabled('#start-camera'), true);
+    assert.equal(await page.isDisabled('#stop-camera'), true);
+    assert.equal(await page.getAttribute('#stage', 'data-box'), null);
+    const answered = await page.getAttribute('#stage', 'data-answers');
+    await page.waitForTimeout(600);
+    assert.equal(await page.getAttribute('#stage', 'data-answers'), answered, 'no frames sent after Stop');
     assert.deepEqual(errors, []);
   }, y4m);
   // The page is gone: its socket and tracker are freed.

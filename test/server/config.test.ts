@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { ConfigError, ENV, loadConfig } from '../../server/config.js';
 import { TokenBuckets } from '../../server/rate-limit.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -89,4 +89,25 @@ test('npm start entry: an invalid flag exits 2 with a clear message', { timeout:
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 2);
   assert.match(err, /invalid setting --port \/ PORT/);
+});
+
+test('npm start -- --help prints every setting with its flag, environment variable and default, and exits 0', { timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts', '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 0);
+  for (const [key, env] of Object.entries(ENV)) {
+    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    assert.match(out, new RegExp(`--${flag}  \\(env ${env}; default .+\\)\\n      \\S`), `--${flag}`);
+  }
+  assert.match(out, /--port {2}\(env PORT; default 3000\)/);
+  assert.match(out, /--token {2}\(env ROT_TRACK_TOKEN; default \(empty\)\)/);
+  assert.equal(out.match(/^ {2}--/gm)?.length, Object.keys(ENV).length + 1);
+});
+
+test('config: the new limits and access settings parse from flags and environment', () => {
+  const c = loadConfig(['--max-frame-pixels', '5000', '--allowed-origins', 'http://a.example'], { ROT_TRACK_TOKEN: 't0k3n', ROT_TRACK_MAX_SOCKETS_PER_IP: '3' });
+  assert.deepEqual([c.maxFramePixels, c.allowedOrigins, c.token, c.maxSocketsPerIp], [5000, 'http://a.example', 't0k3n', 3]);
+  assert.throws(() => loadConfig(['--max-video-seconds', '-1'], {}), /--max-video-seconds \/ ROT_TRACK_MAX_VIDEO_SECONDS/);
 });

@@ -78,11 +78,18 @@ export async function ffmpeg(args: string[]): Promise<void> {
   });
 }
 
+/** Extra parts of an upload request: form fields (sent before the file) and headers. */
+export interface UploadExtra {
+  fields?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
 /** POST `bytes` as multipart field `field` (default `video`) named `name`; returns status and parsed JSON. */
-export async function upload(url: string, bytes: Uint8Array, name: string, field = 'video'): Promise<{ status: number; body: any }> {
+export async function upload(url: string, bytes: Uint8Array, name: string, field = 'video', extra: UploadExtra = {}): Promise<{ status: number; body: any }> {
   const form = new FormData();
+  for (const [k, v] of Object.entries(extra.fields ?? {})) form.append(k, v);
   form.append(field, new Blob([new Uint8Array(bytes)]), name);
-  const res = await fetch(`${url}/api/uploads`, { method: 'POST', body: form });
+  const res = await fetch(`${url}/api/uploads`, { method: 'POST', body: form, headers: extra.headers });
   return { status: res.status, body: await res.json() };
 }
 
@@ -91,9 +98,16 @@ export async function uploadFile(url: string, file: string): Promise<{ status: n
   return upload(url, await readFile(file), path.basename(file));
 }
 
-/** A connected socket.io client (websocket only, fresh manager). */
-export async function connect(url: string): Promise<Socket> {
-  const s = ioClient(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+/** Options of a test socket: handshake headers (Origin, Cookie), `auth` (a session id) and query (a token). */
+export interface ConnectOptions {
+  headers?: Record<string, string>;
+  auth?: Record<string, string>;
+  query?: Record<string, string>;
+}
+
+/** A connected socket.io client (websocket only, fresh manager); rejects with the server's refusal. */
+export async function connect(url: string, o: ConnectOptions = {}): Promise<Socket> {
+  const s = ioClient(url, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: o.headers, auth: o.auth, query: o.query });
   await new Promise<void>((resolve, reject) => {
     s.once('connect', () => resolve());
     s.once('connect_error', reject);

@@ -80,7 +80,7 @@ test('a full job streams one box per frame following the target and ends with do
     await writeFile(file, Buffer.from(await mp4.arrayBuffer()));
     const info = await probeVideo(file);
     assert.deepEqual([info.width, info.height, info.frames, info.codec], [160, 120, 30, 'h264']);
-    const state = await (await fetch(`${srv.url}/api/jobs/${id}`)).json();
+    const state = await (await fetch(`${srv.url}/api/jobs/${id}?key=${ack.data.key}`)).json();
     assert.equal(state.data.state, 'done');
   } finally {
     s.disconnect();
@@ -97,6 +97,10 @@ test('invalid job requests get {ok:false, error} acks and the server keeps servi
       [{ uploadId: shortId, box: { x: 1, y: 1, width: 5, height: 5 }, extra: true }, 'invalid_payload'],
       [{ uploadId: '../../etc/passwd', box: { x: 1, y: 1, width: 5, height: 5 } }, 'invalid_payload'],
       [{ uploadId: shortId, box: { x: 500, y: 500, width: 20, height: 20 } }, 'bad_box'],
+      [{ uploadId: shortId, box: { x: 1, y: 1, width: 0.001, height: 10 } }, 'invalid_payload'],
+      [{ uploadId: shortId, box: { x: 1, y: 1, width: 2e9, height: 10 } }, 'bad_box'],
+      [{ uploadId: shortId, box: { x: Number.MAX_VALUE, y: 1, width: 10, height: 10 } }, 'bad_box'],
+      [{ uploadId: shortId, box: { x: 159, y: 1, width: 10, height: 10 } }, 'bad_box'],
       [{ uploadId: 'AAAAAAAAAAAAAAAAAAAAAA', box: { x: 1, y: 1, width: 5, height: 5 } }, 'not_found'],
       [{ uploadId: shortId, box: { x: 1, y: 1, width: 5, height: 5 }, model: 'no-such-model' }, 'unknown_model'],
     ];
@@ -133,7 +137,7 @@ test('cancel stops a running job early; its results are not downloadable', async
     const end = await c.end;
     assert.equal(end.state, 'cancelled');
     assert.ok(end.frames < 400, `stopped early at ${end.frames}`);
-    const dl = await fetch(`${srv.url}/api/jobs/${id}/boxes.txt`);
+    const dl = await fetch(`${srv.url}/api/jobs/${id}/boxes.txt?key=${ack.data.key}`);
     assert.equal(dl.status, 409);
     assert.equal((await dl.json()).error.code, 'not_ready');
   } finally {
@@ -155,8 +159,8 @@ test('the queue is bounded, and a job whose client went away is cancelled after 
     assert.equal(third.ok, false);
     assert.equal(third.error.code, 'queue_full');
     a.disconnect();
-    const state = async (id: string) => (await (await fetch(`${srv.url}/api/jobs/${id}`)).json()).data.state;
-    await waitFor(async () => (await state(first.data.jobId)) === 'cancelled' && (await state(second.data.jobId)) === 'cancelled', 10_000, 'grace cancel');
+    const state = async (j: { jobId: string; key: string }) => (await (await fetch(`${srv.url}/api/jobs/${j.jobId}?key=${j.key}`)).json()).data.state;
+    await waitFor(async () => (await state(first.data)) === 'cancelled' && (await state(second.data)) === 'cancelled', 10_000, 'grace cancel');
     // b is still served.
     const fourth = await ask(b, 'job:start', { uploadId: shortId, box });
     assert.equal(fourth.ok, true, JSON.stringify(fourth));
@@ -185,7 +189,7 @@ test('retention: idle uploads and finished jobs are deleted, an upload in use by
     await c.end;
     const jobsGone = await srv.handle.jobs.expire(60_000, Date.now() + 10 * 3600_000);
     assert.ok(jobsGone >= 5, `finished jobs expired: ${jobsGone}`);
-    assert.equal((await fetch(`${srv.url}/api/jobs/${id}`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/api/jobs/${id}?key=${ack.data.key}`)).status, 404);
     assert.deepEqual(await readdir(path.join(srv.dir, 'uploads', 'jobs')), []);
   } finally {
     s.disconnect();
