@@ -3,7 +3,8 @@
  * numpy's .npz or any tfjs code: `<name>.json` (layers, shapes, offsets, tracker hyper-parameters) next to
  * `<name>.f32` (every tensor as raw little-endian float32, one after the other).
  *
- * Conv filters are written in PyTorch's layout `[Cout, Cin/groups, k, k]` (ours: tfjs `[k, k, Cin/groups, Cout]`);
+ * Conv filters are written in PyTorch's layout `[Cout, Cin/groups, k, k]` (ONNX's too: the ONNX export's `toOnnxFilter`;
+ * ours is tfjs `[k, k, Cin/groups, Cout]`);
  * biases and BatchNorm γ, β, moving mean and moving variance unchanged and *not* folded, so that the peer runs the
  * network the way siamfc-pytorch does (Conv2d → BatchNorm2d → ReLU) and can train it with batch statistics.
  * Offsets and lengths count float32 values, not bytes.
@@ -12,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { SiamFCNet } from '../../tracker/siamfc/network.js';
 import type { SiamFCConfig } from '../../tracker/siamfc/config.js';
 import { scaledWidth } from '../../tracker/backbone-spec.js';
+import { toOnnxFilter } from '../../tracker/engine/backbone-plan.js';
 
 export const PEER_WEIGHTS_FORMAT = 'rot-track/peer-weights@1';
 
@@ -46,20 +48,6 @@ export interface PeerManifest {
   layers: PeerLayer[];
   /** Total float32 values in the .f32 file. */
   values: number;
-}
-
-/** tfjs `[k, k, ci, co]` → PyTorch `[co, ci, k, k]`. */
-export function toTorchFilter(f: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
-  const out = new Float32Array(f.length);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let c = 0; c < ci; c++) {
-        const src = ((y * kw + x) * ci + c) * co;
-        for (let o = 0; o < co; o++) out[((o * ci + c) * kh + y) * kw + x] = f[src + o];
-      }
-    }
-  }
-  return out;
 }
 
 /**
@@ -97,7 +85,7 @@ export function exportPeerWeights(net: SiamFCNet, tracker: SiamFCConfig, name: s
     const shape = [l.kernel, l.kernel, cin / l.groups, cout];
     const filter = read(`layer${i}/filter`);
     if (filter.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`peer weights: layer${i}/filter has ${filter.length} values, [${shape}] expected`);
-    const weight = put(toTorchFilter(filter, shape), [cout, cin / l.groups, l.kernel, l.kernel]);
+    const weight = put(toOnnxFilter(filter, shape, null), [cout, cin / l.groups, l.kernel, l.kernel]);
     const bias = l.bias ? put(read(`layer${i}/bias`), [cout]) : null;
     const bn = l.bn
       ? { gamma: put(read(`layer${i}/gamma`), [cout]), beta: put(read(`layer${i}/beta`), [cout]),

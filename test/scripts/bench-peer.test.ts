@@ -13,8 +13,9 @@ import { parseBackboneSpec, pooledPixelsSpec } from '../../tracker/backbone-spec
 import { Backbone } from '../../tracker/backbones.js';
 import { SiamFCNet } from '../../tracker/siamfc.js';
 import { SiamFCConfig } from '../../tracker/siamfc/config.js';
+import { toOnnxFilter } from '../../tracker/engine/backbone-plan.js';
 import {
-  exportPeerWeights, readPeerWeights, tensorOf, toTorchFilter, writePeerWeights, type PeerManifest,
+  exportPeerWeights, readPeerWeights, tensorOf, writePeerWeights, type PeerManifest,
 } from '../../scripts/peer/peer-weights.js';
 import {
   DEFAULT_PYTHONS, findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, roundOrder, stats, underLoad, type PeerResult,
@@ -140,7 +141,7 @@ test('peer weights: backbones the peer does not implement are refused by name', 
   const net = new SiamFCNet(new Backbone(pooledPixelsSpec(4, { exemplarSize: 16, instanceSize: 32 })));
   assert.throws(() => exportPeerWeights(net, SiamFCConfig.parse({}), 'tm'), /pooled-pixels-s4.*layer 1 is "center"/);
   net.dispose();
-  assert.deepEqual([...toTorchFilter(new Float32Array([1, 2, 3, 4]), [1, 1, 2, 2])], [1, 3, 2, 4]);
+  assert.deepEqual([...toOnnxFilter(new Float32Array([1, 2, 3, 4]), [1, 1, 2, 2], null)], [1, 3, 2, 4]);
 });
 
 test('bench:peer arguments: defaults, overrides, errors name the flag', () => {
