@@ -19,6 +19,7 @@
  *   npm run bench:peer -- [--variants alexnet,siamfc] [--rounds 4] [--block 10] [--train-steps 3] [--batch 8]
  *                         [--threads <cores>] [--python /usr/bin/python3] [--out reports/engines/peer.json]
  *                         [--md reports/engines/peer.md]
+ *   npm run bench:peer -- --render reports/engines/peer.json reports/engines/peer.md   (markdown from a saved result)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -369,7 +370,11 @@ async function benchPeer(argv: string[]): Promise<void> {
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   const argv = process.argv.slice(2);
   const wi = argv.indexOf('--worker');
-  if (wi >= 0) {
+  if (argv[0] === '--render') {
+    // markdown from a saved result, no measuring: --render peer.json out.md
+    writeFileSync(argv[2], peerMarkdown(JSON.parse(readFileSync(argv[1], 'utf8')) as PeerResult));
+    console.log(`[bench:peer] wrote ${argv[2]} from ${argv[1]}`);
+  } else if (wi >= 0) {
     const [engine, variant] = argv[wi + 1].split(',');
     const ti = argv.indexOf('--threads');
     await nodeWorker(engine as 'onnx' | 'tfjs', variant as PeerVariant, ti >= 0 ? Number(argv[ti + 1]) : availableParallelism());

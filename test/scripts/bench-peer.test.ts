@@ -187,8 +187,8 @@ test('bench:peer markdown: rows, ratios ours / PyTorch, and the load note', () =
     command: 'npm run bench:peer',
   };
   const md = peerMarkdown(r);
-  assert.match(md, /tracking fps, onnx \/ torch \*\*2\.00×\*\*/);
-  assert.match(md, /training step rate, tfjs \/ torch \*\*0\.50×\*\*/);
+  assert.match(md, /tracking fps, onnx \/ torch \*\*2\.00×\*\* \(p50 1\.00×\)/);
+  assert.match(md, /training step rate, tfjs \/ torch \*\*0\.50×\*\* \(best steps 0\.48×\)/);
   assert.match(md, /taken under load/);
   assert.match(md, /torch vs onnx 1\.0e-6/);
   assert.doesNotMatch(peerMarkdown({ ...r, loadavg: { before: [0.2, 0, 0], after: [2, 0, 0], duringMean1m: 2 } }), /taken under load/);
