@@ -77,8 +77,11 @@ function expandSteerable(first: boolean, base: Tensor, kernelSize: number): Tens
   }
 }
 
-/** tfjs `[k, k, Cin/g, Cout]` → ONNX `[Cout, Cin/g, k, k]`, each output channel scaled by `scale[o]`. */
-function toOnnxFilter(f: Float32Array, shape: number[], scale: Float64Array | null): Float32Array {
+/**
+ * tfjs `[k, k, Cin/g, Cout]` → ONNX `[Cout, Cin/g, k, k]` (also PyTorch's Conv2d weight layout), each output channel
+ * scaled by `scale[o]` (null: unscaled).
+ */
+export function toOnnxFilter(f: Float32Array, shape: number[], scale: Float64Array | null): Float32Array {
   const [kh, kw, ci, co] = shape;
   const out = new Float32Array(f.length);
   for (let y = 0; y < kh; y++) {

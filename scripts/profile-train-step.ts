@@ -1,0 +1,103 @@
+/**
+ * Where one training step of a shipped model spends its time, per tfjs kernel (`tf.profile`: each kernel's wall time
+ * on the active backend, native-cpu by default), split into the kernels that run on BLAS (convs, their two backward
+ * convs, matmuls) and everything else (tile, gathers / segment sums, transposes, element-wise chains, reductions…).
+ * The step is training/train-tracker.ts's: `tf.variableGrads` over `stepLosses` with the model's own training config
+ * (provenance: the IEN equivariance loss with its β, the optimiser) on random crops of the training geometry.
+ * Analysis only (issue 15, part 2): no kernel is changed here.
+ *
+ *   node --import tsx scripts/profile-train-step.ts [--model ien-siamfc | siamfc | alexnet (paper size, random weights)] [--batch 8] [--reps 3] [--top 20]
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { tf } from '../tracker/tf.js';
+import { initBackend } from '../tracker/node/backend.js';
+import { loadTracker } from '../tracker/node/load-tracker.js';
+import { parseTrainConfig } from '../training/config.js';
+import { trainingGeometry, trainingLabels } from '../training/labels.js';
+import { stepLosses } from '../training/objective.js';
+import { createOptimizer, SgdMomentum } from '../training/optimizers.js';
+import { alexnetSpec } from '../tracker/backbone-spec.js';
+import { Backbone } from '../tracker/backbones.js';
+import { SiamFCNet } from '../tracker/siamfc.js';
+import { configHooks } from '../training/train-tracker.js';
+import { Rng } from '../training/rng.js';
+
+/** Kernels that are one BLAS call (or a few) on native-cpu: the GEMM-bound part of a step. */
+export const BLAS_KERNELS = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'MatMul', 'BatchMatMul', '_FusedMatMul', 'DepthwiseConv2dNative']);
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'ien-siamfc' }, batch: { type: 'string', default: '8' },
+    reps: { type: 'string', default: '3' }, top: { type: 'string', default: '20' },
+  },
+});
+const backend = await initBackend({ log: () => {} });
+// `alexnet`: the paper-size SiamFC (random weights), trained as siamfc-pytorch does (SGD, no auxiliary loss)
+const loaded = a.model === 'alexnet'
+  ? (() => { const n = new SiamFCNet(new Backbone(alexnetSpec(), 1)); return { net: n, manifest: null, dispose: () => n.dispose() }; })()
+  : await loadTracker(a.model!);
+const net = loaded.net;
+const cfg = loaded.manifest ? parseTrainConfig(loaded.manifest.provenance?.config ?? {}, `${a.model} provenance.config`) : null;
+const hooks = cfg ? configHooks(cfg) : [];
+const spec = net.backbone.spec;
+const g = trainingGeometry(spec);
+const labels = trainingLabels(spec);
+const vars = net.backbone.trainableVariables();
+const opt = cfg ? createOptimizer(cfg.optimizer, vars) : new SgdMomentum(vars, 0.9, 5e-4);
+const B = Number(a.batch);
+const z = tf.randomUniform([B, g.exemplarSize, g.exemplarSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
+const x = tf.randomUniform([B, g.searchSize, g.searchSize, 3], 0, 255, 'float32', 2) as tf.Tensor4D;
+let step = 0;
+const run = () => {
+  tf.tidy(() => {
+    const rng = new Rng(step);
+    const { value, grads } = tf.variableGrads(() => stepLosses(net, z, x, labels, hooks, step, rng).total, vars);
+    opt.apply(vars.map((v) => grads[v.name] ?? tf.zerosLike(v)), 1e-4);
+    value.dataSync();
+  });
+  step++;
+};
+console.log(`[profile] ${a.model} (${spec.name}, ${spec.equivariance.kind} ${spec.equivariance.groups}), training crops ${g.exemplarSize}/${g.searchSize}, batch ${B}, ` +
+  `hooks: ${hooks.map((h) => h.name).join(', ') || 'none'}, optimiser ${cfg?.optimizer.kind ?? 'sgd'}; backend ${backend}, ${availableParallelism()} cores, ` +
+  `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+run(); // warm-up
+const wall: number[] = [];
+for (let i = 0; i < Number(a.reps); i++) {
+  const t0 = performance.now();
+  run();
+  wall.push(performance.now() - t0);
+}
+wall.sort((p, q) => p - q);
+const reps = Number(a.reps);
+const by = new Map<string, { ms: number; calls: number }>();
+let total = 0;
+const t0 = performance.now();
+for (let i = 0; i < reps; i++) {
+  const info = await tf.profile(run);
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms / reps;
+    e.calls += 1 / reps;
+    by.set(k.name, e);
+    total += ms / reps;
+  }
+}
+const profiledWall = (performance.now() - t0) / reps;
+const rows = [...by.entries()].map(([kernel, e]) => ({ kernel, ...e, blas: BLAS_KERNELS.has(kernel) })).sort((p, q) => q.ms - p.ms);
+const blas = rows.filter((r) => r.blas).reduce((s, r) => s + r.ms, 0);
+console.log(`[profile] step wall time (not profiled) median ${wall[Math.floor(wall.length / 2)].toFixed(0)} ms, best ${wall[0].toFixed(0)} ms; ` +
+  `profiled step ${profiledWall.toFixed(0)} ms, kernels ${total.toFixed(0)} ms (rest: tape, JS, GC ${(profiledWall - total).toFixed(0)} ms)`);
+console.log(`[profile] BLAS kernels ${blas.toFixed(0)} ms (${(100 * blas / total).toFixed(0)}% of kernel time), outside BLAS ${(total - blas).toFixed(0)} ms ` +
+  `(${(100 * (total - blas) / total).toFixed(0)}%)\n`);
+console.log('| kernel | BLAS | calls / step | ms / step | share of kernel time |');
+console.log('| --- | --- | ---: | ---: | ---: |');
+for (const r of rows.slice(0, Number(a.top))) {
+  console.log(`| ${r.kernel} | ${r.blas ? 'yes' : ''} | ${r.calls.toFixed(0)} | ${r.ms.toFixed(1)} | ${(100 * r.ms / total).toFixed(1)}% |`);
+}
+const rest = rows.slice(Number(a.top));
+if (rest.length) console.log(`| ${rest.length} other kernels | | ${rest.reduce((s, r) => s + r.calls, 0).toFixed(0)} | ${rest.reduce((s, r) => s + r.ms, 0).toFixed(1)} | |`);
+tf.dispose([z, x]);
+opt.dispose();
+loaded.dispose();
