@@ -118,8 +118,8 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
     end: (id: string, e: JobEnd) => io.to(jobRoom(id)).emit('job:end', e),
   };
   const jobs: JobService = redis && rstore
-    ? new RedisJobQueue(jobsDir, limits, uploads, models, sink, rstore, redis, new Queue(TRACK_QUEUE, { connection: redis.duplicate() }), log)
-    : new JobQueue(jobsDir, limits, uploads, models, sink, store, log);
+    ? new RedisJobQueue({ root: jobsDir, limits, uploads, models, sink, log }, rstore, redis, new Queue(TRACK_QUEUE, { connection: redis.duplicate() }))
+    : new JobQueue({ root: jobsDir, limits, uploads, models, sink, log }, store);
   await jobs.restore(saved.jobs);
   // Several server processes share the folder in the Redis mode: one must not sweep another's uploads in progress.
   const swept = redis ? [] : await sweepOrphans(root, jobsDir, uploads.incomingDir, {

@@ -161,6 +161,26 @@ export function parseSettings<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, en
   return r.data;
 }
 
+/**
+ * The settings `read()` returns, for a command's `main`: `--help` prints `help()` and exits 0, a ConfigError prints
+ * `<who>: <message>` and exits 2.
+ */
+export function settingsOrExit<T>(who: string, read: () => T, help: () => string): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(help());
+      process.exit(0);
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${who}: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
 /** Validate a configuration object (tests pass one directly); throws ConfigError naming the first bad field. */
 export function parseConfig(input: Record<string, unknown>): ServerConfig {
   const data = parseSettings(ServerConfig, ENV, input);

@@ -38,6 +38,30 @@ export interface JobLimits {
   graceMs: number;
 }
 
+/** What a job queue works with: the jobs folder (`<root>/<id>/` per job), limits, uploads, models, events, log. */
+export interface JobDeps {
+  root: string;
+  limits: JobLimits;
+  uploads: UploadStore;
+  models: ModelRegistry;
+  sink: JobSink;
+  log: Logger;
+}
+
+/**
+ * The checks of a new job, shared by both queues: the upload and model exist, the box fits the video, the video is
+ * not longer than `maxFrames`. Throws AppError; returns the upload and the resolved model name.
+ */
+export function checkStart(deps: Pick<JobDeps, 'uploads' | 'models' | 'limits'>, uploadId: string, box: Box, model: string | undefined): { upload: Upload; name: string } {
+  const upload = deps.uploads.get(uploadId);
+  const name = deps.models.resolve(model);
+  checkBox(box, upload.info.width, upload.info.height, 'box');
+  if (upload.info.frames > deps.limits.maxFrames) {
+    throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${deps.limits.maxFrames} (--max-job-frames)`, 413);
+  }
+  return { upload, name };
+}
+
 /** A job: its stored record plus what only lives while the process does. */
 export interface Job extends JobRecord {
   dir: string;
@@ -82,15 +106,16 @@ export class JobQueue implements JobService {
   private running = 0;
   private closed = false;
 
-  constructor(
-    private readonly root: string,
-    private readonly limits: JobLimits,
-    private readonly uploads: UploadStore,
-    private readonly models: ModelRegistry,
-    private readonly sink: JobSink,
-    private readonly store: StateStore,
-    private readonly log: Logger,
-  ) {}
+  private readonly root: string;
+  private readonly limits: JobLimits;
+  private readonly uploads: UploadStore;
+  private readonly models: ModelRegistry;
+  private readonly sink: JobSink;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: JobDeps, private readonly store: StateStore) {
+    ({ root: this.root, limits: this.limits, uploads: this.uploads, models: this.models, sink: this.sink, log: this.log } = deps);
+  }
 
   /**
    * Take the stored jobs after a restart: finished ones come back as they were (a `done` job whose files are gone
@@ -127,12 +152,7 @@ export class JobQueue implements JobService {
    */
   async start(uploadId: string, box: Box, model: string | undefined, watcher: string, owner: string): Promise<JobInfo> {
     if (this.closed) throw new AppError('unavailable', 'the server is shutting down', 503);
-    const upload = this.uploads.get(uploadId);
-    const name = this.models.resolve(model);
-    checkBox(box, upload.info.width, upload.info.height, 'box');
-    if (upload.info.frames > this.limits.maxFrames) {
-      throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${this.limits.maxFrames} (--max-job-frames)`, 413);
-    }
+    const { upload, name } = checkStart(this.deps, uploadId, box, model);
     if (this.waiting.length >= this.limits.maxQueued && this.running >= this.limits.concurrency) {
       throw new AppError('queue_full', `the job queue is full (${this.waiting.length} waiting); try again later`, 503);
     }

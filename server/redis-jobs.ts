@@ -10,33 +10,32 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Box } from '../tracker/geometry.js';
-import { checkBox } from './box-check.js';
 import { AppError } from './errors.js';
 import type { JobService, JobView } from './job-service.js';
-import { ACTIVE, jobEnd, jobInfo, sameKey, type JobLimits, type JobSink } from './jobs.js';
+import { ACTIVE, checkStart, jobEnd, jobInfo, sameKey, type JobDeps, type JobLimits, type JobSink } from './jobs.js';
 import type { Logger } from './log.js';
-import type { ModelRegistry } from './models.js';
 import type { JobInfo } from './protocol.js';
 import { CANCEL_CHANNEL, CANCELLED_SET, type RedisStateStore, type TrackJobData } from './redis.js';
 import type { JobRecord } from './store/types.js';
-import { newId, type UploadStore } from './uploads.js';
+import { newId } from './uploads.js';
 
 /** Tracking jobs on a BullMQ queue. */
 export class RedisJobQueue implements JobService {
   private counted = 0;
   private readonly timer: NodeJS.Timeout;
 
+  private readonly root: string;
+  private readonly limits: JobLimits;
+  private readonly sink: JobSink;
+  private readonly log: Logger;
+
   constructor(
-    private readonly root: string,
-    private readonly limits: JobLimits,
-    private readonly uploads: UploadStore,
-    private readonly models: ModelRegistry,
-    private readonly sink: JobSink,
+    private readonly deps: JobDeps,
     private readonly store: RedisStateStore,
     private readonly client: Redis,
     private readonly queue: Queue,
-    private readonly log: Logger,
   ) {
+    ({ root: this.root, limits: this.limits, sink: this.sink, log: this.log } = deps);
     this.timer = setInterval(() => void this.count(), 1000);
     this.timer.unref();
   }
@@ -49,12 +48,7 @@ export class RedisJobQueue implements JobService {
   }
 
   async start(uploadId: string, box: Box, model: string | undefined, _watcher: string, owner: string): Promise<JobInfo> {
-    const upload = this.uploads.get(uploadId);
-    const name = this.models.resolve(model);
-    checkBox(box, upload.info.width, upload.info.height, 'box');
-    if (upload.info.frames > this.limits.maxFrames) {
-      throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${this.limits.maxFrames} (--max-job-frames)`, 413);
-    }
+    const { upload, name } = checkStart(this.deps, uploadId, box, model);
     const waiting = await this.queue.getWaitingCount();
     if (waiting >= this.limits.maxQueued) throw new AppError('queue_full', `the job queue is full (${waiting} waiting); try again later`, 503);
     const id = newId();

@@ -12,7 +12,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { z } from 'zod';
 import { initBackend, type BackendRequest } from '../tracker/node/backend.js';
-import { ConfigError, HelpRequested, parseSettings, readSettings, ROOT } from './config.js';
+import { kebab, parseSettings, readSettings, ROOT, settingsOrExit } from './config.js';
 import { describeZodError } from './errors.js';
 import { ACTIVE, jobEnd } from './jobs.js';
 import { createLogger } from './log.js';
@@ -49,20 +49,8 @@ const WORKER_ENV: Record<keyof WorkerConfig, string> = {
 const MAX_STALLS = 3;
 
 async function main(): Promise<void> {
-  let config: WorkerConfig;
-  try {
-    config = parseSettings(WorkerConfig, WORKER_ENV, readSettings(process.argv.slice(2), process.env, WORKER_ENV));
-  } catch (e) {
-    if (e instanceof HelpRequested) {
-      process.stdout.write(`npm run worker -- ${Object.keys(WORKER_ENV).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} …`).join(' ')}\n`);
-      process.exit(0);
-    }
-    if (e instanceof ConfigError) {
-      process.stderr.write(`rot-track worker: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = settingsOrExit('rot-track worker', () => parseSettings(WorkerConfig, WORKER_ENV, readSettings(process.argv.slice(2), process.env, WORKER_ENV)),
+    () => `npm run worker -- ${Object.keys(WORKER_ENV).map((k) => `--${kebab(k)} …`).join(' ')}\n`);
   const log = createLogger(config.logLevel);
   const client = await connectRedis(config.redis);
   const store = redisStore(client);
