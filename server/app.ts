@@ -108,7 +108,8 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   });
 
   // Rooms span server processes through Redis: a job's events reach its watchers on every server.
-  const adapterClients = redis ? [redis.duplicate(), redis.duplicate()] : [];
+  // (the third one is the queue's: BullMQ leaves a connection it was given open, so close() ends all three)
+  const adapterClients = redis ? [redis.duplicate(), redis.duplicate(), redis.duplicate()] : [];
   for (const c of adapterClients) c.on('error', (e: Error) => log.warn('redis.error', { error: e.message }));
   if (adapterClients.length) io.adapter(createAdapter(adapterClients[0], adapterClients[1]));
   const limits = { concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, maxFrames: config.maxJobFrames, graceMs: config.jobGraceSeconds * 1000 };
@@ -118,7 +119,7 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
     end: (id: string, e: JobEnd) => io.to(jobRoom(id)).emit('job:end', e),
   };
   const jobs: JobService = redis && rstore
-    ? new RedisJobQueue({ root: jobsDir, limits, uploads, models, sink, log }, rstore, redis, new Queue(TRACK_QUEUE, { connection: redis.duplicate() }))
+    ? new RedisJobQueue({ root: jobsDir, limits, uploads, models, sink, log }, rstore, redis, new Queue(TRACK_QUEUE, { connection: adapterClients[2] }))
     : new JobQueue({ root: jobsDir, limits, uploads, models, sink, log }, store);
   await jobs.restore(saved.jobs);
   // Several server processes share the folder in the Redis mode: one must not sweep another's uploads in progress.

@@ -43,7 +43,7 @@ export const ServerConfig = z
     maxUploadsPerIp: int(1, 1000).default(2).describe('Uploads in progress at once from one IP address.'),
     uploadsPerMinute: z.coerce.number().positive().default(20).describe('Uploads per minute from one IP address (sustained; the burst is the same number).'),
     allowedOrigins: z.string().default('').describe('Extra origins allowed to call the API and open sockets, comma separated (the server\'s own origin always is).'),
-    redis: z.string().default('').refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/.test(v), 'a Redis URL looks like redis://127.0.0.1:6379')
+    redis: z.string().refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/.test(v), 'a Redis URL looks like redis://127.0.0.1:6379').default('')
       .describe('Redis URL (`redis://host:6379`): jobs go on a BullMQ queue run by `npm run worker` processes and sockets span server processes. Empty = everything in this process.'),
     token: z.string().default('').describe('Access token: when set, every API request and socket must present it (cookie from `/?token=…`, or a header).'),
   })
