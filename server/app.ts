@@ -11,6 +11,8 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import multer from 'multer';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Queue } from 'bullmq';
 import { Server } from 'socket.io';
 import { tf } from '../tracker/tf.js';
 import { accessMiddleware, accessPolicy, refusal } from './access.js';
@@ -20,17 +22,20 @@ import type { ServerConfig } from './config.js';
 import { AppError, toWireError } from './errors.js';
 import { EvalRunner } from './eval-jobs.js';
 import { EvalReports } from './eval-reports.js';
+import type { JobService } from './job-service.js';
 import { JobQueue } from './jobs.js';
 import { PerKeyCounter } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { ModelRegistry } from './models.js';
-import type { ClientToServerEvents, ServerToClientEvents } from './protocol.js';
+import type { ClientToServerEvents, JobEnd, JobFrame, JobProgress, ServerToClientEvents } from './protocol.js';
 import { TokenBuckets } from './rate-limit.js';
 import { jobRoutes } from './routes/jobs.js';
 import { miscRoutes } from './routes/misc.js';
 import { pageRoutes } from './routes/pages.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { attachSockets, jobRoom, sessionRoom, type IoServer, type SocketData } from './sockets.js';
+import { connectRedis, redisStore, TRACK_QUEUE } from './redis.js';
+import { RedisJobQueue } from './redis-jobs.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { sweepOrphans } from './store/sweep.js';
 import { UploadStore } from './uploads.js';
@@ -51,7 +56,7 @@ export interface AppHandle {
   io: IoServer;
   /** The HTTP server both are attached to (call `listen` on it). */
   server: HttpServer;
-  jobs: JobQueue;
+  jobs: JobService;
   evals: EvalRunner;
   uploads: UploadStore;
   models: ModelRegistry;
@@ -67,8 +72,11 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   const { config } = deps;
   const log = deps.log ?? createLogger(config.logLevel);
   const root = path.resolve(config.uploadDir);
+  // With --redis the URL must answer now (RedisUnavailable otherwise): there is no silent fallback to one process.
+  const redis = config.redis ? await connectRedis(config.redis) : undefined;
   await mkdir(root, { recursive: true });
-  const store = openSqliteStore(path.join(root, STATE_DB));
+  const rstore = redis ? redisStore(redis) : undefined;
+  const store = rstore ?? openSqliteStore(path.join(root, STATE_DB));
   const saved = await store.load();
   const uploads = new UploadStore(root, config.retentionMinutes * 60_000, store, log);
   await uploads.init();
@@ -99,21 +107,23 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
     },
   });
 
-  const jobs = new JobQueue(
-    jobsDir,
-    { concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, maxFrames: config.maxJobFrames, graceMs: config.jobGraceSeconds * 1000 },
-    uploads,
-    models,
-    {
-      frame: (id, f) => io.to(jobRoom(id)).emit('job:frame', f),
-      progress: (id, p) => io.to(jobRoom(id)).emit('job:progress', p),
-      end: (id, e) => io.to(jobRoom(id)).emit('job:end', e),
-    },
-    store,
-    log,
-  );
+  // Rooms span server processes through Redis: a job's events reach its watchers on every server.
+  // (the third one is the queue's: BullMQ leaves a connection it was given open, so close() ends all three)
+  const adapterClients = redis ? [redis.duplicate(), redis.duplicate(), redis.duplicate()] : [];
+  for (const c of adapterClients) c.on('error', (e: Error) => log.warn('redis.error', { error: e.message }));
+  if (adapterClients.length) io.adapter(createAdapter(adapterClients[0], adapterClients[1]));
+  const limits = { concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, maxFrames: config.maxJobFrames, graceMs: config.jobGraceSeconds * 1000 };
+  const sink = {
+    frame: (id: string, f: JobFrame) => io.to(jobRoom(id)).emit('job:frame', f),
+    progress: (id: string, p: JobProgress) => io.to(jobRoom(id)).emit('job:progress', p),
+    end: (id: string, e: JobEnd) => io.to(jobRoom(id)).emit('job:end', e),
+  };
+  const jobs: JobService = redis && rstore
+    ? new RedisJobQueue({ root: jobsDir, limits, uploads, models, sink, log }, rstore, redis, new Queue(TRACK_QUEUE, { connection: adapterClients[2] }))
+    : new JobQueue({ root: jobsDir, limits, uploads, models, sink, log }, store);
   await jobs.restore(saved.jobs);
-  const swept = await sweepOrphans(root, jobsDir, uploads.incomingDir, {
+  // Several server processes share the folder in the Redis mode: one must not sweep another's uploads in progress.
+  const swept = redis ? [] : await sweepOrphans(root, jobsDir, uploads.incomingDir, {
     uploads: uploads.ids(), jobs: jobs.ids(), fixed: new Set(['jobs', 'incoming', STATE_DB, `${STATE_DB}-wal`, `${STATE_DB}-shm`]),
   });
   log.info('state.restored', { uploads: uploads.size, jobs: saved.jobs.length, swept: swept.length });
@@ -226,6 +236,7 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
       server.closeAllConnections?.();
       await models.dispose();
       await classifiers.dispose();
+      for (const c of adapterClients) c.disconnect();
       await store.close();
       log.info('server.closed', {});
     })();

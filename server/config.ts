@@ -43,6 +43,8 @@ export const ServerConfig = z
     maxUploadsPerIp: int(1, 1000).default(2).describe('Uploads in progress at once from one IP address.'),
     uploadsPerMinute: z.coerce.number().positive().default(20).describe('Uploads per minute from one IP address (sustained; the burst is the same number).'),
     allowedOrigins: z.string().default('').describe('Extra origins allowed to call the API and open sockets, comma separated (the server\'s own origin always is).'),
+    redis: z.string().refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/.test(v), 'a Redis URL looks like redis://127.0.0.1:6379').default('')
+      .describe('Redis URL (`redis://host:6379`): jobs go on a BullMQ queue run by `npm run worker` processes and sockets span server processes. Empty = everything in this process.'),
     token: z.string().default('').describe('Access token: when set, every API request and socket must present it (cookie from `/?token=…`, or a header).'),
   })
   .strict()
@@ -84,6 +86,7 @@ export const ENV: Record<keyof ServerConfigInput, string> = {
   maxUploadsPerIp: 'ROT_TRACK_MAX_UPLOADS_PER_IP',
   uploadsPerMinute: 'ROT_TRACK_UPLOADS_PER_MINUTE',
   allowedOrigins: 'ROT_TRACK_ALLOWED_ORIGINS',
+  redis: 'ROT_TRACK_REDIS',
   token: 'ROT_TRACK_TOKEN',
 };
 
@@ -111,13 +114,21 @@ export class HelpRequested extends Error {
  * ConfigError naming the flag or variable. `jobConcurrency` is capped at the number of cores.
  */
 export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  return parseConfig(readSettings(argv, env, ENV));
+}
+
+/**
+ * Raw settings (strings) of the options in `envMap` (option → variable) from `argv` flags over `env`; `--help` / `-h`
+ * throws HelpRequested, unknown flags and missing values throw ConfigError. Shared by the server and the worker.
+ */
+export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv, envMap: Record<string, string>): Record<string, string> {
   if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested();
   const raw: Record<string, string> = {};
-  for (const [key, name] of Object.entries(ENV)) {
+  for (const [key, name] of Object.entries(envMap)) {
     const v = env[name];
     if (v !== undefined && v !== '') raw[key] = v;
   }
-  const byFlag = new Map(Object.keys(ENV).map((k) => [kebab(k), k]));
+  const byFlag = new Map(Object.keys(envMap).map((k) => [kebab(k), k]));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new ConfigError(`unexpected argument "${a}" (flags look like --port 3000)`);
@@ -134,19 +145,45 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
     }
     raw[key] = value;
   }
-  return parseConfig(raw);
+  return raw;
+}
+
+/** Parse `input` with `schema`; throws ConfigError naming the first bad field by its flag and variable. */
+export function parseSettings<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, envMap: Record<string, string>, input: Record<string, unknown>): T {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const key = String(i.path[0] ?? '');
+    const env = envMap[key];
+    const where = env ? `--${kebab(key)} / ${env}` : key || '(config)';
+    throw new ConfigError(`invalid setting ${where}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/**
+ * The settings `read()` returns, for a command's `main`: `--help` prints `help()` and exits 0, a ConfigError prints
+ * `<who>: <message>` and exits 2.
+ */
+export function settingsOrExit<T>(who: string, read: () => T, help: () => string): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(help());
+      process.exit(0);
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${who}: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
 }
 
 /** Validate a configuration object (tests pass one directly); throws ConfigError naming the first bad field. */
 export function parseConfig(input: Record<string, unknown>): ServerConfig {
-  const r = ServerConfig.safeParse(input);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    const key = String(i.path[0] ?? '');
-    const env = (ENV as Record<string, string>)[key];
-    const where = env ? `--${kebab(key)} / ${env}` : key || '(config)';
-    throw new ConfigError(`invalid setting ${where}: ${i.message}`);
-  }
+  const data = parseSettings(ServerConfig, ENV, input);
   const cores = Math.max(1, availableParallelism());
-  return { ...r.data, jobConcurrency: Math.min(r.data.jobConcurrency, cores) };
+  return { ...data, jobConcurrency: Math.min(data.jobConcurrency, cores) };
 }

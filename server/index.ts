@@ -4,26 +4,13 @@
  */
 import { initBackend, type BackendRequest } from '../tracker/node/backend.js';
 import { createApp } from './app.js';
-import { ConfigError, HelpRequested, loadConfig } from './config.js';
+import { loadConfig, settingsOrExit } from './config.js';
 import { helpText } from './config-help.js';
 import { createLogger } from './log.js';
 import { removeOwnOrtDebugLogAtExit, sweepOrtDebugLogs } from './ort-debug-log.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof HelpRequested) {
-      process.stdout.write(helpText());
-      process.exit(0);
-    }
-    if (e instanceof ConfigError) {
-      process.stderr.write(`rot-track server: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = settingsOrExit('rot-track server', () => loadConfig(), helpText);
   const log = createLogger(config.logLevel);
   sweepOrtDebugLogs();
   removeOwnOrtDebugLogAtExit();

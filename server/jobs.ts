@@ -10,16 +10,16 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Box } from '../tracker/geometry.js';
-import { trackSequence } from '../tracker/tracker.js';
 import { checkBox } from './box-check.js';
 import { AppError } from './errors.js';
-import { RESULT_FILES, writeResults } from './job-results.js';
+import type { JobService, JobView } from './job-service.js';
+import { RESULT_FILES } from './job-results.js';
 import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
 import type { JobEnd, JobFrame, JobInfo, JobProgress, JobState } from './protocol.js';
 import type { JobRecord, StateStore } from './store/types.js';
+import { trackJob } from './track-job.js';
 import { newId, type Upload, type UploadStore } from './uploads.js';
-import { decodeVideo } from './video.js';
 
 export { RESULT_FILES } from './job-results.js';
 
@@ -38,6 +38,30 @@ export interface JobLimits {
   graceMs: number;
 }
 
+/** What a job queue works with: the jobs folder (`<root>/<id>/` per job), limits, uploads, models, events, log. */
+export interface JobDeps {
+  root: string;
+  limits: JobLimits;
+  uploads: UploadStore;
+  models: ModelRegistry;
+  sink: JobSink;
+  log: Logger;
+}
+
+/**
+ * The checks of a new job, shared by both queues: the upload and model exist, the box fits the video, the video is
+ * not longer than `maxFrames`. Throws AppError; returns the upload and the resolved model name.
+ */
+export function checkStart(deps: Pick<JobDeps, 'uploads' | 'models' | 'limits'>, uploadId: string, box: Box, model: string | undefined): { upload: Upload; name: string } {
+  const upload = deps.uploads.get(uploadId);
+  const name = deps.models.resolve(model);
+  checkBox(box, upload.info.width, upload.info.height, 'box');
+  if (upload.info.frames > deps.limits.maxFrames) {
+    throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${deps.limits.maxFrames} (--max-job-frames)`, 413);
+  }
+  return { upload, name };
+}
+
 /** A job: its stored record plus what only lives while the process does. */
 export interface Job extends JobRecord {
   dir: string;
@@ -49,30 +73,49 @@ export interface Job extends JobRecord {
   finished?: Promise<void>;
 }
 
-const ACTIVE: ReadonlySet<JobState> = new Set(['queued', 'running']);
+/** States of a job that is not over yet. */
+export const ACTIVE: ReadonlySet<JobState> = new Set(['queued', 'running']);
+
+/** The end event of a finished job record. */
+export function jobEnd(job: JobRecord): JobEnd {
+  return {
+    jobId: job.id, state: job.state, frames: job.state === 'done' ? job.total : job.done, fps: job.fps,
+    ...(job.results ? { results: job.results } : {}), ...(job.error ? { error: job.error } : {}), ...(job.warning ? { warning: job.warning } : {}),
+  };
+}
+
+/** Public state of a job record (with its end once it is over; `queuePosition` while it waits, when known). */
+export function jobInfo(job: JobRecord, queuePosition?: number): JobInfo {
+  return {
+    jobId: job.id, uploadId: job.uploadId, model: job.model, state: job.state, frames: job.total, fps: job.fps, key: job.key,
+    ...(queuePosition !== undefined ? { queuePosition } : {}),
+    ...(ACTIVE.has(job.state) ? {} : { end: jobEnd(job) }),
+  };
+}
 
 /** Timing-safe comparison of two keys. */
-function sameKey(a: string | undefined, b: string): boolean {
+export function sameKey(a: string | undefined, b: string): boolean {
   if (a === undefined || a.length !== b.length) return false;
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/** The job queue. */
-export class JobQueue {
+/** The in-process job queue (the default JobService). */
+export class JobQueue implements JobService {
   private readonly jobs = new Map<string, Job>();
   private readonly waiting: Job[] = [];
   private running = 0;
   private closed = false;
 
-  constructor(
-    private readonly root: string,
-    private readonly limits: JobLimits,
-    private readonly uploads: UploadStore,
-    private readonly models: ModelRegistry,
-    private readonly sink: JobSink,
-    private readonly store: StateStore,
-    private readonly log: Logger,
-  ) {}
+  private readonly root: string;
+  private readonly limits: JobLimits;
+  private readonly uploads: UploadStore;
+  private readonly models: ModelRegistry;
+  private readonly sink: JobSink;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: JobDeps, private readonly store: StateStore) {
+    ({ root: this.root, limits: this.limits, uploads: this.uploads, models: this.models, sink: this.sink, log: this.log } = deps);
+  }
 
   /**
    * Take the stored jobs after a restart: finished ones come back as they were (a `done` job whose files are gone
@@ -107,14 +150,9 @@ export class JobQueue {
    * `owner` (a session id) and watched by `watcher` (a socket id). Throws AppError: unknown upload/model, bad box,
    * too many frames, queue full, shutting down.
    */
-  start(uploadId: string, box: Box, model: string | undefined, watcher: string, owner: string): JobInfo {
+  async start(uploadId: string, box: Box, model: string | undefined, watcher: string, owner: string): Promise<JobInfo> {
     if (this.closed) throw new AppError('unavailable', 'the server is shutting down', 503);
-    const upload = this.uploads.get(uploadId);
-    const name = this.models.resolve(model);
-    checkBox(box, upload.info.width, upload.info.height, 'box');
-    if (upload.info.frames > this.limits.maxFrames) {
-      throw new AppError('too_large', `the video has ${upload.info.frames} frames; this server tracks at most ${this.limits.maxFrames} (--max-job-frames)`, 413);
-    }
+    const { upload, name } = checkStart(this.deps, uploadId, box, model);
     if (this.waiting.length >= this.limits.maxQueued && this.running >= this.limits.concurrency) {
       throw new AppError('queue_full', `the job queue is full (${this.waiting.length} waiting); try again later`, 503);
     }
@@ -134,7 +172,7 @@ export class JobQueue {
   }
 
   /** The job `id` if `session` owns it or `key` is its share key; `not_found` (404) or `forbidden` (403) otherwise. */
-  access(id: string, session: string, key?: string): Job {
+  async access(id: string, session: string, key?: string): Promise<Job> {
     const j = this.jobs.get(id);
     if (!j) throw new AppError('not_found', `no job with id "${id}"`, 404);
     if (j.owner !== session && !sameKey(key, j.key)) {
@@ -144,22 +182,18 @@ export class JobQueue {
   }
 
   /** The jobs of `session`, newest first (finished ones survive restarts). */
-  list(session: string): JobInfo[] {
+  async list(session: string): Promise<JobInfo[]> {
     return [...this.jobs.values()].filter((j) => j.owner === session).sort((a, b) => b.createdAt - a.createdAt).map((j) => this.info(j));
   }
 
   /** Public state of a job (with its end once it is over). */
-  info(job: Job): JobInfo {
-    const pos = this.waiting.indexOf(job);
-    return {
-      jobId: job.id, uploadId: job.uploadId, model: job.model, state: job.state, frames: job.total, fps: job.fps, key: job.key,
-      ...(pos >= 0 ? { queuePosition: pos } : {}),
-      ...(ACTIVE.has(job.state) ? {} : { end: this.endOf(job) }),
-    };
+  info(job: JobView): JobInfo {
+    const pos = this.waiting.findIndex((w) => w.id === job.id);
+    return jobInfo(job, pos >= 0 ? pos : undefined);
   }
 
   /** Cancel a queued or running job of `session` (a finished one is left as it is). */
-  cancel(id: string, session: string, reason = 'cancelled by the user'): JobInfo {
+  async cancel(id: string, session: string, reason = 'cancelled by the user'): Promise<JobInfo> {
     const job = this.jobs.get(id);
     if (!job || job.owner !== session) {
       throw new AppError(job ? 'forbidden' : 'not_found', job ? `job ${id} belongs to another session; only its owner can cancel it` : `no job with id "${id}"`, job ? 403 : 404);
@@ -169,7 +203,8 @@ export class JobQueue {
   }
 
   /** `watcher` follows the job (again): a pending grace-period cancellation is called off. */
-  watch(job: Job, watcher: string): JobInfo {
+  watch(view: JobView, watcher: string): JobInfo {
+    const job = this.jobs.get(view.id) ?? (view as Job);
     job.watchers.add(watcher);
     if (job.graceTimer) {
       clearTimeout(job.graceTimer);
@@ -233,10 +268,7 @@ export class JobQueue {
   }
 
   private endOf(job: Job): JobEnd {
-    return {
-      jobId: job.id, state: job.state, frames: job.state === 'done' ? job.total : job.done, fps: job.fps,
-      ...(job.results ? { results: job.results } : {}), ...(job.error ? { error: job.error } : {}), ...(job.warning ? { warning: job.warning } : {}),
-    };
+    return jobEnd(job);
   }
 
   private record(job: Job): JobRecord {
@@ -279,46 +311,29 @@ export class JobQueue {
     const signal = job.abort.signal;
     const upload = job.upload!;
     const t0 = performance.now();
-    let trackSeconds = 0;
     let lastProgress = 0;
     this.log.info('job.start', { job: job.id, model: job.model });
     this.sink.progress(job.id, { jobId: job.id, done: 0, total: job.total, state: 'running' });
     try {
-      const tracker = await this.models.createTracker(job.model);
-      let r;
-      try {
-        const frames = decodeVideo(upload.videoPath, { info: upload.info, maxFrames: this.limits.maxFrames, signal });
-        r = await trackSequence(tracker, frames, job.box, {
-          shouldStop: () => signal.aborted,
-          onFrame: (index, result, seconds) => {
-            trackSeconds += seconds;
-            job.done = index + 1;
-            job.fps = job.done / Math.max(trackSeconds, 1e-9);
-            this.sink.frame(job.id, { jobId: job.id, frame: index, box: result.box, score: result.score, fps: job.fps });
-            const now = performance.now();
-            if (now - lastProgress > 200 || job.done >= job.total) {
-              lastProgress = now;
-              this.sink.progress(job.id, { jobId: job.id, done: job.done, total: Math.max(job.total, job.done), state: 'running' });
-            }
-          },
-        });
-      } finally {
-        tracker.dispose();
-      }
-      if (signal.aborted) throw signal.reason;
-      const announced = upload.info.frames;
-      if (r.boxes.length < announced) {
-        job.warning = `the video announced ${announced} frames but only ${r.boxes.length} could be decoded (the file may be truncated); the results cover the ${r.boxes.length} decoded frames`;
-      }
-      job.total = r.boxes.length;
+      const out = await trackJob(this.models, this.root, {
+        id: job.id, key: job.key, model: job.model, box: job.box, maxFrames: this.limits.maxFrames,
+        video: { name: upload.name, path: upload.videoPath, info: upload.info },
+      }, signal, this.log, (f) => {
+        job.done = f.frame + 1;
+        job.fps = f.fps;
+        this.sink.frame(job.id, f);
+        const now = performance.now();
+        if (now - lastProgress > 200 || job.done >= job.total) {
+          lastProgress = now;
+          this.sink.progress(job.id, { jobId: job.id, done: job.done, total: Math.max(job.total, job.done), state: 'running' });
+        }
+      });
+      job.warning = out.warning;
+      job.total = out.frames;
+      job.results = out.results;
       this.sink.progress(job.id, { jobId: job.id, done: job.done, total: job.total, state: 'running' });
-      job.results = await writeResults({
-        id: job.id, key: job.key, dir: job.dir, model: job.model, box: job.box, fps: job.fps, warning: job.warning,
-        video: { name: upload.name, path: upload.videoPath, width: upload.info.width, height: upload.info.height, fps: upload.info.fps },
-      }, r, signal, this.log);
-      if (signal.aborted) throw signal.reason;
       this.finish(job, 'done');
-      this.log.info('job.done', { job: job.id, frames: r.boxes.length, fps: round(job.fps), seconds: round((performance.now() - t0) / 1000), warning: job.warning });
+      this.log.info('job.done', { job: job.id, frames: out.frames, fps: round(job.fps), seconds: round((performance.now() - t0) / 1000), warning: job.warning });
       this.sink.end(job.id, this.endOf(job));
     } catch (e) {
       await rm(job.dir, { recursive: true, force: true });

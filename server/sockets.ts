@@ -9,7 +9,7 @@ import { newSession, sessionOf } from './access.js';
 import type { ZodType } from 'zod';
 import { describeZodError, toWireError } from './errors.js';
 import type { EvalRunner } from './eval-jobs.js';
-import type { JobQueue } from './jobs.js';
+import type { JobService } from './job-service.js';
 import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
 import {
@@ -44,7 +44,7 @@ export const sessionRoom = (id: string) => `session:${id}`;
 
 /** What the socket handlers need. */
 export interface SocketDeps {
-  jobs: JobQueue;
+  jobs: JobService;
   evals: EvalRunner;
   models: ModelRegistry;
   log: Logger;
@@ -112,13 +112,13 @@ export function attachSockets(io: IoServer, deps: SocketDeps): { sessions: () =>
       });
     };
 
-    on('job:start', JobStartSchema, (p) => {
-      const info = deps.jobs.start(p.uploadId, p.box, p.model, socket.id, me);
+    on('job:start', JobStartSchema, async (p) => {
+      const info = await deps.jobs.start(p.uploadId, p.box, p.model, socket.id, me);
       socket.join(jobRoom(info.jobId));
       return info;
     });
-    on('job:subscribe', JobRefSchema, (p) => {
-      const info = deps.jobs.watch(deps.jobs.access(p.jobId, me, p.key), socket.id);
+    on('job:subscribe', JobRefSchema, async (p) => {
+      const info = deps.jobs.watch(await deps.jobs.access(p.jobId, me, p.key), socket.id);
       socket.join(jobRoom(p.jobId));
       return info;
     });

@@ -5,26 +5,27 @@
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../errors.js';
-import { RESULT_FILES, type JobQueue } from '../jobs.js';
+import type { JobService } from '../job-service.js';
+import { RESULT_FILES } from '../jobs.js';
 import { idParam } from './uploads.js';
 
 const MIME: Record<string, string> = { 'annotated.mp4': 'video/mp4', 'boxes.txt': 'text/plain; charset=utf-8', 'result.json': 'application/json' };
 
 /** The job routes. */
-export function jobRoutes(jobs: JobQueue): Router {
+export function jobRoutes(jobs: JobService): Router {
   const r = Router();
   // The session cookie (access.ts) or the share key in the link (`?key=`) decides who sees a job.
   const find = (req: Request, res: Response) =>
     jobs.access(idParam(req.params.id, 'job id'), String(res.locals.session), typeof req.query.key === 'string' ? req.query.key : undefined);
-  r.get('/api/jobs', (_req, res) => {
-    res.json({ ok: true, data: { jobs: jobs.list(String(res.locals.session)) } });
+  r.get('/api/jobs', async (_req, res) => {
+    res.json({ ok: true, data: { jobs: await jobs.list(String(res.locals.session)) } });
   });
-  r.get('/api/jobs/:id', (req, res) => {
-    const job = find(req, res);
+  r.get('/api/jobs/:id', async (req, res) => {
+    const job = await find(req, res);
     res.json({ ok: true, data: { ...jobs.info(job), done: job.done, results: job.results, error: job.error, warning: job.warning } });
   });
-  r.get('/api/jobs/:id/:file', (req, res, next) => {
-    const job = find(req, res);
+  r.get('/api/jobs/:id/:file', async (req, res, next) => {
+    const job = await find(req, res);
     const file = String(req.params.file);
     if (!(Object.values(RESULT_FILES) as string[]).includes(file)) {
       throw new AppError('not_found', `no result file "${file.slice(0, 60)}"; files: ${Object.values(RESULT_FILES).join(', ')}`, 404);
