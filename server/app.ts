@@ -85,7 +85,7 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   await mkdir(jobsDir, { recursive: true });
   // The config already holds --engine / ROT_TRACK_ENGINE: the registry reads no flag or variable of its own.
   const models = new ModelRegistry(path.resolve(config.modelDir), {
-    engine: config.engine, argv: [], env: {}, log: (message) => log.info('engine', { message }),
+    engine: config.engine, argv: [], env: {}, log: (message) => log.info('engine', { message }), defaultModel: config.defaultModel,
   });
   await models.refresh();
   const reports = new EvalReports(path.resolve(config.evalDir));

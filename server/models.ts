@@ -5,6 +5,7 @@
  * Networks run on the fastest inference engine available (tracker/node/onnx/choose-engine.ts: onnxruntime-node when it
  * loads, else tfjs; `--engine` / ROT_TRACK_ENGINE override), chosen and logged once when the registry is created.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SiamFCNet, SiamFCTracker } from '../tracker/siamfc.js';
@@ -42,6 +43,8 @@ export interface ModelRegistryOptions {
   /** Flags and environment read by the engine choice (default: the process's). */
   argv?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
+  /** The default model's name (config `defaultModel`); empty/absent: `<modelDir>/default.json`, else Table 3's order. */
+  defaultModel?: string;
 }
 
 /** Models on disk and in memory. `refresh()` rescans the folder; `createTracker()` builds a tracker on a shared net. */
@@ -53,8 +56,11 @@ export class ModelRegistry {
   /** The inference engine every model runs on. */
   readonly engine: EngineChoice;
 
+  private readonly defaultModel: string;
+
   constructor(private readonly modelDir: string, opts: ModelRegistryOptions = {}) {
     this.log = opts.log ?? ((m: string) => console.error(m));
+    this.defaultModel = opts.defaultModel ?? '';
     this.engine = chooseEngine({ engine: opts.engine, log: this.log, argv: opts.argv, env: opts.env });
     this.entries.set(TEMPLATE_MATCHING, {
       info: {
@@ -109,9 +115,17 @@ export class ModelRegistry {
     }
     this.broken = broken;
     const trained = [...this.entries.values()].filter((e) => e.info.trained).map((e) => e.info.name).sort();
-    // the default is the paper's rotation-robust tracker when it ships, then the other variants in Table 3's order
+    // the operator's choice; else the shipped choice (default.json, made from held-out measurements); else the
+    // paper's rotation-robust tracker when it ships, then the other variants in Table 3's order
+    let chosen = this.defaultModel || readDefaultFile(this.modelDir, this.log);
+    if (chosen && !this.entries.has(chosen)) {
+      const known = [...this.entries.keys()].join(', ');
+      if (this.defaultModel) throw new AppError('unknown_model', `--default-model: "${chosen}" is not among ${known}`, 400);
+      this.log(`${path.join(this.modelDir, 'default.json')}: model "${chosen}" is not among ${known}; using the built-in order`);
+      chosen = '';
+    }
     const order = ['ien-siamfc', 'het-siamfc', 're-siamfc', 'cnn4-siamfc', 'siamfc'];
-    this.preferred = order.find((n) => trained.includes(n)) ?? trained[0] ?? TEMPLATE_MATCHING;
+    this.preferred = chosen || (order.find((n) => trained.includes(n)) ?? trained[0] ?? TEMPLATE_MATCHING);
   }
 
   /** The list `GET /api/models` answers. */
@@ -181,4 +195,21 @@ export class ModelRegistry {
       e.net = undefined;
     }
   }
+}
+
+/**
+ * The model `<dir>/default.json` names (`{"model": "<name>", "why": "…"}`), or '' when the file is absent. A file
+ * that cannot be read or has no model name is reported once and ignored.
+ */
+export function readDefaultFile(dir: string, log: (msg: string) => void = () => undefined): string {
+  const file = path.join(dir, 'default.json');
+  if (!existsSync(file)) return '';
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { model?: unknown };
+    if (typeof json.model === 'string' && json.model) return json.model;
+    log(`${file}: field "model" is missing or not a name; using the built-in order`);
+  } catch (e) {
+    log(`${file}: not valid JSON (${(e as Error).message}); using the built-in order`);
+  }
+  return '';
 }
