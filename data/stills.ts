@@ -18,10 +18,7 @@ import { z } from 'zod';
 import type { Box } from '../tracker/geometry.js';
 import type { RawFrame } from '../tracker/tracker.js';
 import { SeededRandom } from '../tracker/random.js';
-import { coverLevel, sequenceSeed } from './synthetic.js';
-
-const range = (lo: number, hi: number) =>
-  z.tuple([z.number().finite(), z.number().finite()]).default([lo, hi]).refine((r) => r[0] <= r[1], 'range must be [min, max] with min <= max');
+import { coverLevel, range, sequenceSeed } from './synthetic.js';
 
 /** Parameters of the still-sequence generator (zod `.strict()`, every field has a default). */
 export const StillsConfigSchema = z

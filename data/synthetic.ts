@@ -19,7 +19,8 @@ import { readFrameResized } from './frames.js';
 import { got10kSequenceName, writeGot10kList, writeGot10kSequence } from './got10k.js';
 import { writeOtbSequence } from './otb.js';
 
-const range = (lo: number, hi: number) => z.tuple([z.number().finite(), z.number().finite()]).default([lo, hi]).refine((r) => r[0] <= r[1], 'range must be [min, max] with min <= max');
+/** A `[min, max]` pair of finite numbers with a default, checked min ≤ max (zod field of generator configs). */
+export const range = (lo: number, hi: number) => z.tuple([z.number().finite(), z.number().finite()]).default([lo, hi]).refine((r) => r[0] <= r[1], 'range must be [min, max] with min <= max');
 
 /** Parameters of the generator (zod `.strict()`, every field has a default). */
 export const SyntheticConfigSchema = z

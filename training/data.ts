@@ -65,14 +65,18 @@ export async function openSource(src: DataSource, field: string, log: (l: string
   if (src.layout === 'got10k') return new Got10kDataset(root, src.split);
   const otb = new OtbDataset(root, { name: path.basename(root) });
   if (otb.names().length === 0) throw new Error(`config field "${field}.root": ${root} has no OTB-layout sequence folders (with img/)`);
-  if (!src.sequenceSplit) return otb;
+  return src.sequenceSplit ? splitSide(otb, src.sequenceSplit, root, 'train', field) : otb;
+}
+
+/** `otb` restricted to one side of a split file; errors name `<field>.sequenceSplit`. */
+function splitSide(otb: OtbDataset, file: string, root: string, side: 'train' | 'val', field: string): SequenceDataset {
   let names: string[];
   try {
-    names = splitSequences(src.sequenceSplit, root, 'train', otb.names());
+    names = splitSequences(file, root, side, otb.names());
   } catch (e) {
     throw new Error(`config field "${field}.sequenceSplit": ${(e as Error).message}`);
   }
-  if (names.length === 0) throw new Error(`config field "${field}.sequenceSplit": ${src.sequenceSplit} lists no train sequence for ${root}`);
+  if (names.length === 0) throw new Error(`config field "${field}.sequenceSplit": ${file} lists no ${side} sequence for ${root}`);
   return restrict(otb, names);
 }
 
@@ -144,12 +148,5 @@ export async function openValidationDataset(
   if (v.layout !== 'otb') throw new Error('config field "validation.sequenceSplit": only for layout "otb"');
   requireFolder(path.resolve(root), 'validation');
   const otb = new OtbDataset(path.resolve(root), { name: path.basename(path.resolve(root)) });
-  let names: string[];
-  try {
-    names = splitSequences(v.sequenceSplit, root, 'val', otb.names());
-  } catch (e) {
-    throw new Error(`config field "validation.sequenceSplit": ${(e as Error).message}`);
-  }
-  if (names.length === 0) throw new Error(`config field "validation.sequenceSplit": ${v.sequenceSplit} lists no val sequence for ${root}`);
-  return restrict(otb, names);
+  return splitSide(otb, v.sequenceSplit, root, 'val', 'validation');
 }

@@ -5,11 +5,13 @@
  *   npm run data:real -- --out runs/data/real-stills
  *   npm run data:real -- --out my-stills --sources none --images ~/Pictures --images ~/Videos
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { DEBIAN_SOURCES, folderSource } from '../image-sources.js';
 import { buildStillsDataset } from '../real-stills.js';
 import { StillsConfigSchema } from '../stills.js';
+import { type Writer, UsageError, cliMain, runIfScript } from './cli-kit.js';
 
 const HELP = `Usage: data:real --out <dir> [options]
 
@@ -37,13 +39,6 @@ Options:
   --seed <n>               integer seed (default 1); the same inputs and options give the same bytes
   --help                   this text
 `;
-
-class UsageError extends Error {}
-
-/** Where the CLI writes (process.stdout/stderr, or a collector in tests). */
-export interface Writer {
-  write(s: string): unknown;
-}
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -102,8 +97,6 @@ async function run(argv: string[], out: Writer, err: Writer): Promise<number> {
   }
   const holdOut = real('--hold-out', values['hold-out'] as string | undefined) ?? 0.1;
   if (holdOut < 0 || holdOut > 0.5) throw new UsageError(`--hold-out: ${holdOut} is not in [0, 0.5]`);
-  const { existsSync } = await import('node:fs');
-  const path = await import('node:path');
   if (existsSync(path.join(String(values.out), 'stills-manifest.json'))) {
     throw new UsageError(`--out: ${values.out} already holds a stills set (stills-manifest.json); choose another folder`);
   }
@@ -123,16 +116,6 @@ async function run(argv: string[], out: Writer, err: Writer): Promise<number> {
 }
 
 /** Run the CLI on `argv` (without node and script); resolves to the exit code (0 ok, 2 usage error, 1 failure). */
-export async function main(argv: string[], out: Writer = process.stdout, err: Writer = process.stderr): Promise<number> {
-  try {
-    return await run(argv, out, err);
-  } catch (e) {
-    const usage = e instanceof UsageError;
-    err.write(`data:real: ${(e as Error).message}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    return usage ? 2 : 1;
-  }
-}
+export const main = cliMain('data:real', run);
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfScript(import.meta.url, main);

@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { OtbDataset } from '../otb.js';
 import { RotOtbConfigSchema, type RotOtbConfig, rotOtbName, writeRotOtb } from '../rotate.js';
+import { type Writer, UsageError, cliMain, runIfScript } from './cli-kit.js';
 
 const HELP = `Usage: rot-otb --src <otb root or sequence dir> --out <dir> [options]
 
@@ -28,8 +28,6 @@ Options:
   --skip-bad           skip sequences with bad files (reported) instead of stopping
   --help               show this help
 `;
-
-class UsageError extends Error {}
 
 function numbers(flag: string, v: string, count?: number): number[] {
   const parts = v.split(',').map((s) => s.trim());
@@ -106,22 +104,7 @@ async function run(argv: string[], out: Writer, err: Writer): Promise<number> {
   return failed > 0 ? 3 : 0;
 }
 
-/** Where the CLI writes (process.stdout/stderr, or a collector in tests). */
-export interface Writer {
-  write(s: string): unknown;
-}
-
 /** Run the CLI on `argv` (without node and script); resolves to the exit code (0 ok, 2 usage error, 1 failure). */
-export async function main(argv: string[], out: Writer = process.stdout, err: Writer = process.stderr): Promise<number> {
-  try {
-    return await run(argv, out, err);
-  } catch (e) {
-    const usage = e instanceof UsageError;
-    err.write(`rot-otb: ${(e as Error).message}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    return usage ? 2 : 1;
-  }
-}
+export const main = cliMain('rot-otb', run);
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfScript(import.meta.url, main);

@@ -4,8 +4,8 @@
  *   node --import tsx data/cli/synthetic.ts --out build/synth --layout got10k --count 20 --frames 80 --seed 1
  */
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { SyntheticConfigSchema, writeSyntheticDataset } from '../synthetic.js';
+import { type Writer, UsageError, cliMain, runIfScript } from './cli-kit.js';
 
 const HELP = `Usage: synthetic --out <dir> [options]
 
@@ -27,8 +27,6 @@ Options:
   --split <s>            GOT-10k split folder: train (default) or val
   --help                 show this help
 `;
-
-class UsageError extends Error {}
 
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -103,22 +101,7 @@ async function run(argv: string[], out: Writer, err: Writer): Promise<number> {
   return 0;
 }
 
-/** Where the CLI writes (process.stdout/stderr, or a collector in tests). */
-export interface Writer {
-  write(s: string): unknown;
-}
-
 /** Run the CLI on `argv` (without node and script); resolves to the exit code (0 ok, 2 usage error, 1 failure). */
-export async function main(argv: string[], out: Writer = process.stdout, err: Writer = process.stderr): Promise<number> {
-  try {
-    return await run(argv, out, err);
-  } catch (e) {
-    const usage = e instanceof UsageError;
-    err.write(`synthetic: ${(e as Error).message}\n${usage ? 'Run with --help for usage.\n' : ''}`);
-    return usage ? 2 : 1;
-  }
-}
+export const main = cliMain('synthetic', run);
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfScript(import.meta.url, main);

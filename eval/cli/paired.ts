@@ -5,7 +5,8 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pairedBootstrap } from '../bootstrap.js';
+import { pairedBootstrap, sequenceAucs } from '../bootstrap.js';
+import type { TrackerEvaluation } from '../metrics.js';
 
 const USAGE = 'Usage: npm run eval:paired -- --out <eval dir> --pairs a:b[,c:d…]   (a − b, 95% paired bootstrap over sequences)';
 
@@ -39,8 +40,7 @@ for (const d of dirs) {
     const tb = r.trackers.find((t) => t.tracker === b);
     if (!ta || !tb) fail(`${file}: no tracker ${!ta ? a : b} (has ${r.trackers.map((t) => t.tracker).join(', ')})`, 1);
     const names = ta.sequences.map((s) => s.name).filter((n) => tb.sequences.some((s) => s.name === n));
-    const get = (t: typeof ta, n: string) => t.sequences.find((s) => s.name === n)!.successAuc;
-    const i = pairedBootstrap(names.map((n) => get(ta, n)), names.map((n) => get(tb, n)));
+    const i = pairedBootstrap(sequenceAucs(ta as TrackerEvaluation, names), sequenceAucs(tb as TrackerEvaluation, names));
     const s = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
     return `${s(i.mean)} [${s(i.lo)}, ${s(i.hi)}]${i.lo > 0 || i.hi < 0 ? ' clear' : ''}`;
   });
