@@ -28,6 +28,9 @@ export class FrameError extends Error {
 export interface TrackResult {
   box: Box;
   score: number;
+  /** With rotated templates (SiamFCConfig.templates > 1): the chosen template's angle, degrees counter-clockwise on
+   * screen from the first frame's target — the tracker's estimate of the target's in-plane rotation. */
+  angle?: number;
 }
 
 /** A single-object tracker. `init` is called on the first frame, `update` on each later frame. */

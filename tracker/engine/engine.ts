@@ -30,6 +30,11 @@ export interface SiamFCEngine {
    * cross-correlation × outScale (SiamFCNet.xcorr). The returned array may be reused by the next call.
    */
   respond(z: ExemplarFeatures, crops: Float32Array, k: number): Float32Array;
+  /**
+   * Several exemplars' features as one (rotated templates): `respond` on the result gives `[k, T, r, r]`, T templates
+   * per search crop, for the price of one search pass. Optional: without it the tracker calls `respond` per template.
+   */
+  stack?(zs: readonly ExemplarFeatures[]): ExemplarFeatures;
   /** Release what the engine owns (not the network). */
   dispose(): void;
 }
@@ -51,6 +56,7 @@ export function checkSearchCrops(engine: string, crops: Float32Array, k: number,
   checkLength(`${engine} search crops [${k}, ${instanceSize}, ${instanceSize}, 3]`, crops, k * instanceSize * instanceSize * 3);
 }
 
+/** Exemplar features `[T, hz, wz, C]` (T templates, usually 1). */
 class TfjsExemplar implements ExemplarFeatures {
   constructor(readonly features: Tensor4D) {}
   dispose(): void {
@@ -78,10 +84,21 @@ export class TfjsEngine implements SiamFCEngine {
     const X = this.net.geometry.instanceSize;
     checkSearchCrops('tfjs engine', crops, k, X);
     if (!(z instanceof TfjsExemplar)) throw new Error('tfjs engine: exemplar features come from another engine');
-    const r = tf.tidy(() => this.net.xcorr(z.features, this.net.backbone.apply(tf.tensor4d(crops, [k, X, X, 3]), false)));
+    const r = tf.tidy(() => {
+      const x = this.net.backbone.apply(tf.tensor4d(crops, [k, X, X, 3]), false);
+      if (z.features.shape[0] === 1) return this.net.xcorr(z.features, x);
+      // T templates: one conv with T output channels, [k, r, r, T] → [k, T, r, r]
+      const kernel = tf.transpose(z.features, [1, 2, 3, 0]) as Tensor4D;
+      return tf.mul(tf.transpose(tf.conv2d(x, kernel, 1, 'valid'), [0, 3, 1, 2]), this.net.outScale);
+    });
     const out = r.dataSync() as Float32Array;
     r.dispose();
     return out;
+  }
+
+  stack(zs: readonly ExemplarFeatures[]): ExemplarFeatures {
+    if (!zs.every((z) => z instanceof TfjsExemplar)) throw new Error('tfjs engine: exemplar features come from another engine');
+    return new TfjsExemplar(tf.concat(zs.map((z) => (z as TfjsExemplar).features), 0) as Tensor4D);
   }
 
   dispose(): void {

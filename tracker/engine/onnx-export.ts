@@ -5,8 +5,8 @@
  *   used by the parity tests), S = the exemplar or the search size;
  * - `exemplar`: one exemplar crop `[1, E, E, 3]` → `kernel` `[1, C, hz, wz]` (NCHW: directly the weight of the
  *   cross-correlation conv, kept between frames);
- * - `search`: `k` search crops `[k, X, X, 3]` and `kernel` → `response` `[k, 1, r, r]` = xcorr × outScale, all
- *   scales in one run.
+ * - `search`: `k` search crops `[k, X, X, 3]` and `kernel` `[T, C, hz, wz]` → `response` `[k, T, r, r]` = xcorr ×
+ *   outScale, all scales (and T rotated templates; T = 1 for plain SiamFC) in one run.
  * Browser-safe: returns bytes; writing files is the caller's business.
  */
 import type { SiamFCNet } from '../siamfc/network.js';
@@ -101,12 +101,13 @@ export function exportOnnxModel(net: SiamFCNet, kind: OnnxModelKind, size?: numb
     g.output('kernel', [1, C, side, side]);
   } else {
     const hz = outputSize(spec, spec.exemplarSize);
-    const kernel = g.input('kernel', [1, C, hz, hz]);
+    // T exemplar kernels (rotated templates; usually 1) → T response maps per search crop
+    const kernel = g.input('kernel', ['T', C, hz, hz]);
     const r = side - hz + 1;
     const corr = g.node('Conv', [out, kernel], { kernel_shape: [hz, hz], strides: [1, 1], pads: [0, 0, 0, 0] });
     const scale = g.floats('out_scale', [], new Float32Array([net.outScale]));
     g.node('Mul', [corr, scale], {}, 'response');
-    g.output('response', [batch, 1, r, r]);
+    g.output('response', [batch, 'T', r, r]);
   }
   return g.encode();
 }

@@ -23,6 +23,17 @@ export interface LoadTrackerOptions {
   engine?: EngineChoice;
 }
 
+/** A tracker name with the rotated-template suffix split off: `ien-siamfc+rot8` → `ien-siamfc`, 8 templates. */
+export function splitTemplateSuffix(nameOrPath: string): { base: string; templates?: number } {
+  const m = /^(.*)\+rot(\d+)$/.exec(nameOrPath);
+  if (!m) return { base: nameOrPath };
+  const templates = Number(m[2]);
+  if (!(templates >= 1 && templates <= 64)) {
+    throw new ModelFileError(`${nameOrPath}: "+rot<T>" takes 1 to 64 rotated templates, got ${m[2]}`);
+  }
+  return { base: m[1], templates };
+}
+
 /** Folder of the shipped models: `tracker/models/<name>/model.json`. */
 export const SHIPPED_MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'models');
 
@@ -57,13 +68,26 @@ export async function listModels(dir = SHIPPED_MODELS_DIR): Promise<string[]> {
 
 /**
  * Load a tracker by name (`template-matching`, or a model folder under `modelsDir`) or by path. Unknown names give
- * an error listing what is available; bad files give the model-file errors (file and field).
+ * an error listing what is available; bad files give the model-file errors (file and field). A `+rot<T>` suffix
+ * (`ien-siamfc+rot8`, `runs/x/model+rot8`) gives the same network with T rotated templates (SiamFCConfig.templates);
+ * the loaded tracker's name keeps the suffix.
  */
 export async function loadTracker(
   nameOrPath: string,
   modelsDir = SHIPPED_MODELS_DIR,
   options: LoadTrackerOptions = {},
 ): Promise<LoadedTracker> {
+  const { base, templates } = splitTemplateSuffix(nameOrPath);
+  if (templates !== undefined) {
+    const loaded = await loadTracker(base, modelsDir, options);
+    const name = `${loaded.name}+rot${templates}`;
+    const tracker = { ...(loaded.manifest?.tracker ?? {}), templates };
+    return {
+      ...loaded,
+      name,
+      createTracker: () => new SiamFCTracker(loaded.net, tracker, name, loaded.engine ?? undefined),
+    };
+  }
   if (nameOrPath === TEMPLATE_MATCHING) {
     const net = new SiamFCNet(new Backbone(templateMatchingSpec()));
     return wrap(TEMPLATE_MATCHING, net, null, 'built-in', options);

@@ -18,6 +18,14 @@ export const SiamFCConfig = z
     windowInfluence: z.number().min(0).max(1).default(0.176),
     /** Response upsampling factor (bicubic). */
     responseUp: z.number().int().positive().default(16),
+    /**
+     * Rotated templates (RE-SiamNets' rotated-template inference, for any backbone): T exemplars turned by 0, 360/T, …
+     * degrees; each frame correlates the current one and its two neighbours with every scale and keeps the best, so
+     * the template follows the target's orientation. 1 = plain SiamFC.
+     */
+    templates: z.number().int().min(1).max(64).default(1),
+    /** Factor on the peak of a neighbouring template (as `scalePenalty` for scales): < 1 favours staying. */
+    rotationPenalty: z.number().positive().max(1).default(0.9745),
   })
   .strict();
 

@@ -17,8 +17,9 @@ import { tf } from '../tf.js';
 import type { Tensor1D, Tensor3D, Tensor4D } from '../tf.js';
 import type { Box } from '../geometry.js';
 import { type Frame, type RawFrame, type Tracker, type TrackResult, frameSize, frameToTensor, validateInit } from '../tracker.js';
-import type { ExemplarFeatures, SiamFCEngine } from '../engine/engine.js';
+import { type ExemplarFeatures, type SiamFCEngine, TfjsEngine } from '../engine/engine.js';
 import { cropPatchesInto } from '../engine/crop.js';
+import { marginSide, rotatedTemplates, templateAngles } from '../engine/rotate-crop.js';
 import { SiamFCConfig, type SiamFCConfigInput } from './config.js';
 import { cropPatches } from './crop.js';
 import type { SiamFCNet } from './network.js';
@@ -52,6 +53,11 @@ export class SiamFCTracker implements Tracker {
   private engineKernel: ExemplarFeatures | null = null;
   private avgColorData: Float32Array | null = null;
   private searchCrops: Float32Array | null = null;
+  // Rotated templates (config.templates > 1): every template's features, the current one, and the stacks of the
+  // current template with its neighbours (built on first use, one per current template).
+  private templateKernels: ExemplarFeatures[] = [];
+  private templateStacks = new Map<number, ExemplarFeatures>();
+  private template = 0;
 
   /**
    * `net` stays owned by the caller (one network can serve many trackers); `dispose()` frees only tracker state.
@@ -59,15 +65,17 @@ export class SiamFCTracker implements Tracker {
    */
   constructor(net: SiamFCNet, config: SiamFCConfigInput = {}, name = 'siamfc', engine?: SiamFCEngine) {
     this.net = net;
-    this.engine = engine ?? null;
     this.name = name;
     this.config = SiamFCConfig.parse(config);
+    // rotated templates run on an engine's batched kernels; the tfjs one when none is given (it owns nothing)
+    this.engine = engine ?? (this.config.templates > 1 ? new TfjsEngine(net) : null);
     const n = this.config.scaleNum;
     this.scaleFactors = Array.from({ length: n }, (_, i) => this.config.scaleStep ** (i - (n - 1) / 2));
     const r = net.geometry.responseSize;
     this.upSize = r * this.config.responseUp;
     this.upTaps = resizeTaps(cubicResizeMatrix(r, this.upSize), r, this.upSize);
-    this.upMaps = Array.from({ length: n }, () => new Float64Array(this.upSize * this.upSize));
+    const slots = n * Math.min(3, this.config.templates);
+    this.upMaps = Array.from({ length: slots }, () => new Float64Array(this.upSize * this.upSize));
     this.upScratch = new Float64Array(this.upSize * r);
     this.hann = hannWindow(this.upSize);
   }
@@ -88,6 +96,11 @@ export class SiamFCTracker implements Tracker {
     const img = frameToTensor(frame);
     try {
       this.avgColor = tf.keep(tf.mean(img, [0, 1]) as Tensor1D);
+      if (this.engine && this.config.templates > 1) {
+        this.avgColorData = this.avgColor.dataSync() as Float32Array;
+        this.initTemplates(img, zSize);
+        return;
+      }
       if (this.engine) {
         // the exemplar crop and the average colour exactly as on the tfjs path; the features from the engine
         this.avgColorData = this.avgColor.dataSync() as Float32Array;
@@ -108,23 +121,60 @@ export class SiamFCTracker implements Tracker {
     }
   }
 
+  /**
+   * The templates: one exemplar crop with a margin (same pixel pitch), turned to each angle, features from the engine.
+   */
+  private initTemplates(img: Tensor3D, zSize: number): void {
+    const engine = this.engine as SiamFCEngine;
+    const E = this.net.geometry.exemplarSize;
+    const S = marginSide(E);
+    const big = tf.tidy(() => cropPatches(img, this.avgColor as Tensor1D, [{ cx: this.cx, cy: this.cy, size: (zSize * S) / E }], S));
+    const src = big.dataSync() as Float32Array;
+    big.dispose();
+    const angles = templateAngles(this.config.templates);
+    const all = rotatedTemplates(src, S, E, angles);
+    const per = E * E * 3;
+    this.templateKernels = angles.map((_, t) => engine.exemplar(all.subarray(t * per, (t + 1) * per)));
+    this.template = 0;
+  }
+
+  /** Indices of the templates searched this frame: the current one first, then its neighbours (all when T ≤ 3). */
+  private candidateTemplates(): number[] {
+    const T = this.config.templates;
+    if (T === 1) return [0];
+    if (T <= 3) return [this.template, ...Array.from({ length: T }, (_, t) => t).filter((t) => t !== this.template)];
+    return [this.template, (this.template + 1) % T, (this.template + T - 1) % T];
+  }
+
   /** Locate the target in `frame`; `score` is the peak of the chosen scale's upsampled raw response. */
   update(frame: Frame): TrackResult {
     this.assertAlive();
     const { instanceSize, stride, responseSize: r } = this.net.geometry;
-    const responses = this.engine ? this.engineResponses(frame) : this.tfjsResponses(frame);
+    const templates = this.config.templates > 1 ? this.candidateTemplates() : [0];
+    const responses = this.templateKernels.length
+      ? this.templateResponses(frame, templates)
+      : this.engine ? this.engineResponses(frame) : this.tfjsResponses(frame);
     const n = this.config.scaleNum;
     const mid = (n - 1) / 2;
     const U = this.upSize;
-    // Upsample every scale, apply the penalty to the non-unit scales, pick the scale with the highest peak.
-    let best: { id: number; peak: number; map: Float64Array } = { id: mid, peak: -Infinity, map: new Float64Array(0) };
+    const T = templates.length;
+    // Upsample every scale (× template), apply the penalties to the non-unit scales and the neighbouring templates,
+    // pick the highest peak. responses: [n, T, r, r]; template j = 0 is the current one.
+    let best: { id: number; tpl: number; peak: number; penalty: number; map: Float64Array } = {
+      id: mid, tpl: 0, peak: -Infinity, penalty: 1, map: new Float64Array(0),
+    };
     for (let s = 0; s < n; s++) {
-      const map = upsampleTaps(responses.subarray(s * r * r, (s + 1) * r * r), this.upTaps, this.upMaps[s], this.upScratch);
-      if (s !== mid) for (let i = 0; i < map.length; i++) map[i] *= this.config.scalePenalty;
-      const peak = argmax(map).value;
-      if (peak > best.peak) best = { id: s, peak, map };
+      for (let j = 0; j < T; j++) {
+        const slot = s * T + j;
+        const map = upsampleTaps(responses.subarray(slot * r * r, (slot + 1) * r * r), this.upTaps, this.upMaps[slot], this.upScratch);
+        const penalty = (s !== mid ? this.config.scalePenalty : 1) * (j !== 0 ? this.config.rotationPenalty : 1);
+        if (penalty !== 1) for (let i = 0; i < map.length; i++) map[i] *= penalty;
+        const peak = argmax(map).value;
+        if (peak > best.peak) best = { id: s, tpl: j, peak, penalty, map };
+      }
     }
-    const rawPeak = best.id === mid ? best.peak : best.peak / this.config.scalePenalty;
+    this.template = templates[best.tpl];
+    const rawPeak = best.peak / best.penalty;
     const map = best.map;
     let min = Infinity;
     for (let i = 0; i < map.length; i++) if (map[i] < min) min = map[i];
@@ -145,7 +195,8 @@ export class SiamFCTracker implements Tracker {
     this.h *= damped;
     this.xSize *= damped;
     const box = { x: this.cx - (this.w - 1) / 2, y: this.cy - (this.h - 1) / 2, width: this.w, height: this.h };
-    return { box, score: rawPeak };
+    if (this.config.templates === 1) return { box, score: rawPeak };
+    return { box, score: rawPeak, angle: (360 * this.template) / this.config.templates };
   }
 
   /** Responses of all scales `[n, r, r]` on the tfjs path. */
@@ -171,6 +222,12 @@ export class SiamFCTracker implements Tracker {
   private engineResponses(frame: Frame): Float32Array {
     const engine = this.engine as SiamFCEngine;
     if (!this.engineKernel || !this.avgColorData) throw new Error(`${this.name}: update() called before init()`);
+    return engine.respond(this.engineKernel, this.fillSearchCrops(frame), this.scaleFactors.length);
+  }
+
+  /** The search crops of all scales, written in plain JavaScript into the reused buffer. */
+  private fillSearchCrops(frame: Frame): Float32Array {
+    if (!this.avgColorData) throw new Error(`${this.name}: update() called before init()`);
     const { instanceSize } = this.net.geometry;
     const { width, height } = frameSize(frame);
     const rgb = frame instanceof tf.Tensor ? frame.dataSync() : (frame as RawFrame).data;
@@ -178,7 +235,31 @@ export class SiamFCTracker implements Tracker {
     this.searchCrops ??= new Float32Array(n * instanceSize * instanceSize * 3);
     const crops = this.scaleFactors.map((f) => ({ cx: this.cx, cy: this.cy, size: this.xSize * f }));
     cropPatchesInto(this.searchCrops, rgb, height, width, this.avgColorData, crops, instanceSize);
-    return engine.respond(this.engineKernel, this.searchCrops, n);
+    return this.searchCrops;
+  }
+
+  /** Responses `[n, T, r, r]` of all scales against the `templates` (indices), in one engine call when it stacks. */
+  private templateResponses(frame: Frame, templates: readonly number[]): Float32Array {
+    const engine = this.engine as SiamFCEngine;
+    const r = this.net.geometry.responseSize;
+    const crops = this.fillSearchCrops(frame);
+    const n = this.scaleFactors.length;
+    const T = templates.length;
+    if (engine.stack) {
+      let stacked = this.templateStacks.get(this.template);
+      if (!stacked) {
+        stacked = engine.stack(templates.map((t) => this.templateKernels[t]));
+        this.templateStacks.set(this.template, stacked);
+      }
+      return engine.respond(stacked, crops, n);
+    }
+    // no batched kernels: one search pass per template, interleaved into [n, T, r, r]
+    const out = new Float32Array(n * T * r * r);
+    templates.forEach((t, j) => {
+      const resp = engine.respond(this.templateKernels[t], crops, n);
+      for (let s = 0; s < n; s++) out.set(resp.subarray(s * r * r, (s + 1) * r * r), (s * T + j) * r * r);
+    });
+    return out;
   }
 
   /** Release the exemplar kernel and the average colour; the network is not touched. */
@@ -191,6 +272,10 @@ export class SiamFCTracker implements Tracker {
     this.kernel?.dispose();
     this.avgColor?.dispose();
     this.engineKernel?.dispose();
+    for (const k of this.templateKernels) k.dispose();
+    for (const k of this.templateStacks.values()) k.dispose();
+    this.templateKernels = [];
+    this.templateStacks.clear();
     this.kernel = null;
     this.avgColor = null;
     this.engineKernel = null;

@@ -111,6 +111,18 @@ export class OnnxEngine implements SiamFCEngine {
     return out.response.data as Float32Array;
   }
 
+  stack(zs: readonly ExemplarFeatures[]): ExemplarFeatures {
+    const kernels = zs.map((z) => {
+      if (!(z instanceof OrtExemplar) || !z.kernel) throw new Error('onnx engine: exemplar features come from another engine or were disposed');
+      return z.kernel;
+    });
+    const [, C, h, w] = kernels[0].dims;
+    const per = C * h * w;
+    const data = new Float32Array(per * kernels.length);
+    kernels.forEach((k, t) => data.set(k.data as Float32Array, t * per));
+    return new OrtExemplar(ortTensor(data, [kernels.length, C, h, w]));
+  }
+
   dispose(): void {
     this.searchInput = null;
     this.exemplarSession.dispose();
