@@ -12,6 +12,7 @@ import type { EngineName } from '../tracker/engine/engine.js';
 import { openDataset, type DatasetRef } from './datasets.js';
 import { ResultStore } from './results.js';
 import { runSequence } from './run-sequence.js';
+import { SequenceFrameCache } from './sequence-cache.js';
 
 interface Init {
   dataset: DatasetRef;
@@ -34,12 +35,15 @@ const engine = init.engine === 'onnx'
   ? { ...chooseEngine({ engine: 'onnx', threads: init.engineThreads, argv: [], env: {}, log: () => {} }), auto: init.engineAuto }
   : undefined;
 const trackers = new Map<string, LoadedTracker>();
+// the main thread sends a sequence's trackers to the same worker one after another: decode its frames once
+const decoded = new SequenceFrameCache();
 let stopping = false;
 
 port.on('message', async (msg: { type: 'run'; tracker: string; seq: string } | { type: 'stop' }) => {
   if (msg.type === 'stop') {
     stopping = true;
     for (const t of trackers.values()) t.dispose();
+    decoded.clear();
     port.close();
     return;
   }
@@ -57,7 +61,7 @@ port.on('message', async (msg: { type: 'run'; tracker: string; seq: string } | {
         port.postMessage({ type: 'progress', frames: p.frame - last });
         last = p.frame;
       }
-    }, () => stopping);
+    }, () => stopping, await decoded.frames(dataset.name, seq));
     port.postMessage({ type: 'progress', frames: r.frames - last });
     port.postMessage({ type: 'done', tracker: msg.tracker, seq: msg.seq, frames: r.frames, seconds: r.seconds });
   } catch (e) {

@@ -80,9 +80,10 @@ export async function runOpe(o: OpeOptions): Promise<OpeResult> {
   const skipped: OpeResult['skipped'] = [];
   const frameCounts = new Map<string, number>();
   for (const seq of sequences) frameCounts.set(seq, (await dataset.sequence(seq)).frames.length);
-  for (let i = 0; i < o.trackers.length; i++) {
-    const store = new ResultStore(o.resultsRoot, dataset.name, trackerNames[i]);
-    for (const seq of sequences) {
+  // sequence-major: a sequence's trackers run one after another on one worker, which decodes its frames once
+  for (const seq of sequences) {
+    for (let i = 0; i < o.trackers.length; i++) {
+      const store = new ResultStore(o.resultsRoot, dataset.name, trackerNames[i]);
       const frames = frameCounts.get(seq) ?? 0;
       if (await store.isComplete(seq, frames)) skipped.push({ tracker: trackerNames[i], seq });
       else jobs.push({ tracker: o.trackers[i], name: trackerNames[i], seq, frames });
@@ -120,6 +121,8 @@ export async function runOpe(o: OpeOptions): Promise<OpeResult> {
 
 async function runInProcess(o: OpeOptions, jobs: Job[], result: OpeResult, onFrames: (n: number) => void): Promise<void> {
   const { runSequence } = await import('./run-sequence.js');
+  const { SequenceFrameCache } = await import('./sequence-cache.js');
+  const decoded = new SequenceFrameCache();
   // in this thread: use the requested backend, else whatever the caller already chose
   if (o.backend) await initBackend({ backend: o.backend as BackendRequest, log: () => {} });
   else await tf.ready();
@@ -135,7 +138,7 @@ async function runInProcess(o: OpeOptions, jobs: Job[], result: OpeResult, onFra
       const store = new ResultStore(o.resultsRoot, dataset.name, loaded.name);
       let last = 0;
       const r = await runSequence(loaded, seq, store, (p) => { onFrames(p.frame - last); last = p.frame; },
-        () => o.signal?.aborted ?? false);
+        () => o.signal?.aborted ?? false, await decoded.frames(dataset.name, seq));
       if (r.stopped) throw new Error('evaluation aborted');
       result.ran.push({ tracker: job.name, seq: job.seq, frames: r.frames, seconds: r.seconds });
     } catch (e) {
@@ -145,6 +148,18 @@ async function runInProcess(o: OpeOptions, jobs: Job[], result: OpeResult, onFra
       loaded.dispose();
     }
   }
+  decoded.clear();
+}
+
+/**
+ * The next job for a worker whose last sequence was `last`: another tracker on that sequence (its frames are decoded
+ * in the worker already), else the first job of a sequence no other worker is on, else the first job.
+ */
+export function pickJob<J extends { seq: string }>(queue: J[], last: string | undefined, busy: ReadonlySet<string>): J | undefined {
+  let i = last === undefined ? -1 : queue.findIndex((j) => j.seq === last);
+  if (i < 0) i = queue.findIndex((j) => !busy.has(j.seq));
+  if (i < 0) i = 0;
+  return queue.splice(i, 1)[0];
 }
 
 function runInWorkers(
@@ -158,6 +173,8 @@ function runInWorkers(
   const byKey = new Map(jobs.map((j) => [`${j.tracker}\u0000${j.seq}`, j]));
   return new Promise<void>((resolve, reject) => {
     const workers: Worker[] = [];
+    // the sequence each worker is on (or was last on)
+    const current = new Map<Worker, string>();
     let alive = n;
     let settled = false;
     const finish = (err?: Error) => {
@@ -171,7 +188,10 @@ function runInWorkers(
     };
     o.signal?.addEventListener('abort', () => finish(new Error('evaluation aborted')), { once: true });
     const next = (w: Worker) => {
-      const job = queue.shift();
+      const before = current.get(w);
+      current.delete(w);
+      const job = pickJob(queue, before, new Set(current.values()));
+      if (job) current.set(w, job.seq);
       if (!job) {
         w.postMessage({ type: 'stop' });
         if (--alive === 0) finish();

@@ -5,7 +5,7 @@
 import type { Sequence } from '../data/dataset.js';
 import { openSequenceFrames } from '../data/frames.js';
 import type { LoadedTracker } from '../tracker/node/load-tracker.js';
-import { trackSequence } from '../tracker/tracker.js';
+import { type RawFrame, trackSequence } from '../tracker/tracker.js';
 import { ResultStore } from './results.js';
 
 /** Progress of a running sequence. */
@@ -14,16 +14,20 @@ export interface FrameProgress {
   frames: number;
 }
 
-/** Track `seq` with a new tracker over `loaded`'s network and write `<root>/<benchmark>/<tracker>/<seq>.txt` + times. */
+/**
+ * Track `seq` with a new tracker over `loaded`'s network and write `<root>/<benchmark>/<tracker>/<seq>.txt` + times.
+ * `decoded`: the sequence's frames already in memory (eval/sequence-cache.ts); otherwise they are streamed.
+ */
 export async function runSequence(
   loaded: LoadedTracker,
   seq: Sequence,
   store: ResultStore,
   onFrame?: (p: FrameProgress) => void,
   shouldStop?: () => boolean,
+  decoded?: readonly RawFrame[] | null,
 ): Promise<{ frames: number; seconds: number; stopped: boolean }> {
   const tracker = loaded.createTracker();
-  const frames = openSequenceFrames(seq, { prefetch: 4, cacheSize: 0 });
+  const frames = decoded ?? openSequenceFrames(seq, { prefetch: 4, cacheSize: 0 });
   try {
     const res = await trackSequence(tracker, frames, seq.groundTruth[0], {
       onFrame: (i) => onFrame?.({ frame: i + 1, frames: seq.frames.length }),
