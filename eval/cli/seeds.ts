@@ -77,13 +77,16 @@ for (const out of values.out.split(',')) {
       const i = pairedConfigs(ca, cb);
       // the gap against the seed spread: the larger of the two configs' sd over seeds
       const spread = Math.max(ca.auc.sd, cb.auc.sd);
-      return [{ a, b, ...i, spread, clear: i.lo > 0 || i.hi < 0, beyondSpread: Math.abs(ca.auc.mean - cb.auc.mean) > spread }];
+      // with one seed on either side the spread is not measured
+      const measured = ca.seeds.length > 1 && cb.seeds.length > 1;
+      return [{ a, b, ...i, spread: measured ? spread : NaN, clear: i.lo > 0 || i.hi < 0,
+        beyondSpread: measured ? Math.abs(ca.auc.mean - cb.auc.mean) > spread : null }];
     });
     if (diffs.length) {
       console.log('\n| a − b | paired mean [95% interval] | sequences | seed sd (larger) | gap > seed sd |');
       console.log('|---|---|---:|---:|---|');
       for (const x of diffs) {
-        console.log(`| ${x.a} − ${x.b} | ${signed(x.mean)} [${signed(x.lo)}, ${signed(x.hi)}]${x.clear ? ' clear' : ''} | ${x.sequences} | ${f3(x.spread)} | ${x.beyondSpread ? 'yes' : 'no'} |`);
+        console.log(`| ${x.a} − ${x.b} | ${signed(x.mean)} [${signed(x.lo)}, ${signed(x.hi)}]${x.clear ? ' clear' : ''} | ${x.sequences} | ${f3(x.spread)} | ${x.beyondSpread === null ? 'one seed' : x.beyondSpread ? 'yes' : 'no'} |`);
       }
     }
     const withLg = configs.filter((c) => c.lg);

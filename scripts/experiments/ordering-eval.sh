@@ -40,6 +40,6 @@ if [[ -n "$rot" ]]; then
   exit 0
 fi
 [[ ,$sets, == *,real,* ]] && ev --trackers "template-matching,$models" "${real[@]}" --deltas 0,1,2 --out runs/ordering/eval/real
-[[ ,$sets, == *,synthetic,* ]] && ev --trackers "template-matching,$models" --otb runs/data/ordering-rot --deltas 0,2 --out runs/ordering/eval/synthetic
+[[ ,$sets, == *,synthetic,* ]] && ev --trackers "template-matching,$models" --otb runs/data/ordering-rot --deltas 0 --out runs/ordering/eval/synthetic
 [[ ,$sets, == *,control,* ]] && ev --trackers "template-matching,$models" --otb runs/data/ordering-still --deltas 0 --out runs/ordering/eval/control
 exit 0
