@@ -6,6 +6,9 @@
  */
 import { tf } from './tf.js';
 import type { Tensor, Tensor1D, Tensor4D, Variable } from './tf.js';
+import { BN_TRAIN_KERNEL, hasFusedKernel, runFused } from './fused-kernels.js';
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** BatchNorm parameters of one layer: γ/β trainable, moving mean/variance not; each `[C / fieldSize]`. */
 export interface BatchNormParams {
@@ -50,18 +53,30 @@ export function applyBatchNorm(
     return tf.batchNorm(y, perChannel(p.movingMean, fieldSize), perChannel(p.movingVar, fieldSize),
       perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
   }
+  if (hasFusedKernel(BN_TRAIN_KERNEL) && y.dtype === 'float32') {
+    // One kernel for statistics and normalisation, and one for the whole gradient (through the statistics).
+    const [out, mean, variance] = runFused(BN_TRAIN_KERNEL, { x: y, gamma: p.gamma, beta: p.beta }, { eps, fieldSize });
+    updateMovingAverages(p, mean, variance, size(y.shape) / (y.shape[3] / fieldSize), momentum);
+    return out as Tensor4D;
+  }
   const [B, H, W, C] = y.shape;
   const grouped = fieldSize === 1 ? y : tf.reshape(y, [B, H, W, C / fieldSize, fieldSize]);
   const axes = fieldSize === 1 ? [0, 1, 2] : [0, 1, 2, 4];
   const { mean, variance } = tf.moments(grouped, axes);
   const out = tf.batchNorm(y, perChannel(mean, fieldSize), perChannel(variance, fieldSize),
     perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
-  // Moving averages are plain assignments: the gradient tape never records Variable.assign.
-  const n = B * H * W * fieldSize;
+  updateMovingAverages(p, mean, variance, B * H * W * fieldSize, momentum);
+  return out;
+}
+
+/**
+ * Moving averages from a batch's `mean` and biased `variance` over `n` values per statistic (PyTorch convention: the
+ * unbiased variance is averaged). Plain assignments: the gradient tape never records Variable.assign.
+ */
+function updateMovingAverages(p: BatchNormParams, mean: Tensor, variance: Tensor, n: number, momentum: number): void {
   const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
   p.movingMean.assign(tf.add(tf.mul(p.movingMean, 1 - momentum), tf.mul(mean, momentum)));
   p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - momentum), tf.mul(unbiased, momentum)));
-  return out;
 }
 
 /**
