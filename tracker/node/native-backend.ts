@@ -13,7 +13,9 @@
  *   Elu, EluGrad, Abs, Sum and Mean (any axes; other than leading or trailing ones through a transpose), Tile, PadV2 (the gradient of slice), Transpose,
  *   GatherV2 (IEN's rotation gather) and its gradient UnsortedSegmentSum, Equal (the mask of max-reduction gradients,
  *   i.e. group pooling), Cast to float32 (see castKernel), non-contiguous Slice, SplitV, Unpack and Reverse (block
- *   copies: the C4/C8 filter expansion and heterogeneous groups), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient).
+ *   copies: the C4/C8 filter expansion and heterogeneous groups), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient),
+ *   Max over trailing axes (group pooling). Plus the fused training-step kernels of tracker/node/native-fused.ts
+ *   (optimiser updates, batched xcorr, BatchNorm with batch statistics, Relu / Max gradients in one pass).
  * The cpu backend's UnsortedSegmentSum builds a tensor per segment (O(segments · size)): an IEN training step spent 44 s
  * in it and its garbage grew the process past 12 GB, which is why native-cpu once had to be opt-in.
  *
