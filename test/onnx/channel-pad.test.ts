@@ -1,5 +1,5 @@
 // Channel padding of the ONNX export's plan (tracker/engine/channel-pad.ts): widths of convs that feed convs become
-// multiples of 16, the next conv gets zero input weights, the last conv and grouped plans are left alone. (That the
+// multiples of 8 (or the multiple asked for), the next conv gets zero input weights, the last conv and grouped plans are left alone. (That the
 // padded export computes the same features is parity.test.ts's job: it runs on the padded plans.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +12,10 @@ const conv = (o: number, i: number, k: number, group = 1): PlanLayer => ({
 });
 const plan = (layers: PlanLayer[]) => ({ spec: {}, layers, outChannels: 10 } as unknown as BackbonePlan);
 
-test('padPlanChannels pads inner conv widths to multiples of 16 with zero filters and zero input weights', () => {
+test('padPlanChannels pads inner conv widths to multiples of 16 with zero filters and zero input weights (and of 8 by default)', () => {
   const src = plan([conv(22, 3, 5), { type: 'maxpool', size: 3, stride: 2 }, conv(44, 22, 3), conv(10, 44, 3), { type: 'groupPool', blocks: [] }]);
-  const out = padPlanChannels(src);
+  assert.deepEqual(padPlanChannels(src).layers.filter((l) => l.type === 'conv').map((l) => (l as { dims: number[] }).dims[0]), [24, 48, 10]);
+  const out = padPlanChannels(src, 16);
   const convs = out.layers.filter((l): l is Extract<PlanLayer, { type: 'conv' }> => l.type === 'conv');
   assert.deepEqual(convs.map((c) => c.dims), [[32, 3, 5, 5], [48, 32, 3, 3], [10, 48, 3, 3]]);
   const orig = src.layers[2] as Extract<PlanLayer, { type: 'conv' }>;

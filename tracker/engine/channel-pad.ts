@@ -1,8 +1,8 @@
 /**
- * Channel padding of an inference plan for onnxruntime's CPU provider. Its fast conv path (the NCHWc layout of MLAS)
- * needs a conv's input channels in whole blocks of 8 (AVX2) or 16 (AVX-512); a conv whose input has, say, 22 or 66
- * channels (Het-SiamFC's R4-2-1 widths) falls back to im2col + sgemm at less than half the GFLOP/s
- * (reports/engines/README.md, "Het vs IEN"). Here every conv whose output feeds another conv gets zero filters (and
+ * Channel padding of an inference plan for onnxruntime's CPU provider. Its fast conv path (the blocked NCHWc layout of
+ * MLAS) takes a conv only when its input channels come in multiples of 8 (it pads further to its own block itself); a
+ * conv whose input has 22 or 66 channels (Het-SiamFC's R4-2-1 widths) falls back to im2col + sgemm at about half the
+ * GFLOP/s (reports/engines/README.md, "Het vs IEN"). Here every conv whose output feeds another conv gets zero filters (and
  * zero biases) appended up to a multiple of `multiple` output channels, and the next conv zero weights for them: the
  * appended channels are 0 after relu / elu / pooling and add nothing, so the features are unchanged. The last conv
  * (group pooling, the cross-correlation) keeps its width. Plans with channel groups (AlexNet) are returned as they are.
@@ -35,7 +35,7 @@ function padConv(conv: ConvLayer, outPad: number, inPad: number): ConvLayer {
 }
 
 /** The plan with conv widths padded to multiples of `multiple` where a conv feeds another (see the file comment). */
-export function padPlanChannels(plan: BackbonePlan, multiple = 16): BackbonePlan {
+export function padPlanChannels(plan: BackbonePlan, multiple = 8): BackbonePlan {
   if (plan.layers.some((l) => l.type === 'conv' && l.group !== 1)) return plan;
   let inPad = 0;
   const layers = plan.layers.map((l, i) => {
