@@ -40,7 +40,10 @@ function perChannel(v: Tensor, n: number): Tensor1D {
   return n === 1 ? (v as Tensor1D) : (tf.reshape(tf.tile(tf.reshape(v, [-1, 1]), [1, n]), [-1]) as Tensor1D);
 }
 
-/** Apply BatchNorm to `y` `[B, H, W, C]`; in training, also update the moving averages. Call inside a tidy. */
+/**
+ * Apply BatchNorm to `y` `[B, H, W, C]`, then Relu when `relu`; in training, also update the moving averages. Call
+ * inside a tidy.
+ */
 export function applyBatchNorm(
   y: Tensor4D,
   p: BatchNormParams,
@@ -48,16 +51,23 @@ export function applyBatchNorm(
   eps: number,
   momentum: number,
   fieldSize = 1,
+  relu = false,
 ): Tensor4D {
+  if (training && hasFusedKernel(BN_TRAIN_KERNEL) && y.dtype === 'float32') {
+    // One kernel for statistics, normalisation and the Relu, and one for the whole gradient (through the statistics).
+    const [out, mean, variance] = runFused(BN_TRAIN_KERNEL, { x: y, gamma: p.gamma, beta: p.beta }, { eps, fieldSize, relu });
+    updateMovingAverages(p, mean, variance, size(y.shape) / (y.shape[3] / fieldSize), momentum);
+    return out as Tensor4D;
+  }
+  const out = normalise(y, p, training, eps, momentum, fieldSize);
+  return relu ? tf.relu(out) : out;
+}
+
+/** BatchNorm through the tfjs op chain (see applyBatchNorm). */
+function normalise(y: Tensor4D, p: BatchNormParams, training: boolean, eps: number, momentum: number, fieldSize: number): Tensor4D {
   if (!training) {
     return tf.batchNorm(y, perChannel(p.movingMean, fieldSize), perChannel(p.movingVar, fieldSize),
       perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
-  }
-  if (hasFusedKernel(BN_TRAIN_KERNEL) && y.dtype === 'float32') {
-    // One kernel for statistics and normalisation, and one for the whole gradient (through the statistics).
-    const [out, mean, variance] = runFused(BN_TRAIN_KERNEL, { x: y, gamma: p.gamma, beta: p.beta }, { eps, fieldSize });
-    updateMovingAverages(p, mean, variance, size(y.shape) / (y.shape[3] / fieldSize), momentum);
-    return out as Tensor4D;
   }
   const [B, H, W, C] = y.shape;
   const grouped = fieldSize === 1 ? y : tf.reshape(y, [B, H, W, C / fieldSize, fieldSize]);

@@ -11,11 +11,12 @@ export const XCORR_KERNEL = 'RotTrackXcorr';
 /** Its gradient: inputs `dy`, `z`, `x` → `[dz, dx]`. */
 export const XCORR_GRAD_KERNEL = 'RotTrackXcorrGrad';
 /**
- * BatchNorm with batch statistics: inputs `x` `[…, C]`, `gamma`, `beta` `[C / fieldSize]`; attrs `eps`, `fieldSize`
- * → `[y, mean, variance]` (biased variance; statistics per field of `fieldSize` adjacent channels).
+ * BatchNorm with batch statistics: inputs `x` `[…, C]`, `gamma`, `beta` `[C / fieldSize]`; attrs `eps`, `fieldSize`,
+ * `relu` (apply the Relu that follows in the same pass) → `[y, mean, variance]` (biased variance; statistics per field
+ * of `fieldSize` adjacent channels).
  */
 export const BN_TRAIN_KERNEL = 'RotTrackBatchNormTrain';
-/** Its gradient: inputs `dy`, `x`, `mean`, `variance`, `gamma`, `dMean`, `dVariance` → `[dx, dGamma, dBeta]`. */
+/** Its gradient: inputs `dy`, `x`, `mean`, `variance`, `gamma`, `dMean`, `dVariance` (and `y` with relu) → `[dx, dGamma, dBeta]`. */
 export const BN_TRAIN_GRAD_KERNEL = 'RotTrackBatchNormTrainGrad';
 /** One Adam step of one variable: inputs `w`, `g`, `m`, `v`; attrs as `AdamAttrs` → `[w', m', v']`. */
 export const ADAM_KERNEL = 'RotTrackAdamUpdate';

@@ -37,14 +37,14 @@ function bnParams(gamma: tf.Tensor, beta: tf.Tensor, f: number): BatchNormParams
 }
 
 /** applyBatchNorm in training mode; its moving-average variables are released (they do not feed the output). */
-function bnOut(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, field: number, eps: number): tf.Tensor {
+function bnOut(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, field: number, eps: number, relu = false): tf.Tensor {
   const p = bnParams(gamma, beta, gamma.shape[0]);
-  const y = applyBatchNorm(x as tf.Tensor4D, p, true, eps, 0.1, field);
+  const y = applyBatchNorm(x as tf.Tensor4D, p, true, eps, 0.1, field, relu);
   tf.dispose([p.movingMean, p.movingVar]);
   return y;
 }
 
-test('fused BatchNorm with batch statistics (fields of 1, 4, 8 channels): output, moving averages and gradients match', { skip }, () => {
+test('fused BatchNorm with batch statistics (fields of 1, 4, 8 channels; with and without the Relu): output, moving averages and gradients match', { skip }, () => {
   const rand = rng(2222);
   for (const [shape, field] of [[[4, 7, 5, 6], 1], [[2, 9, 9, 16], 4], [[3, 5, 4, 16], 8], [[1, 3, 2, 3], 1]] as [number[], number][]) {
     const C = shape[3];
@@ -53,6 +53,8 @@ test('fused BatchNorm with batch statistics (fields of 1, 4, 8 channels): output
     const b = data(rand, [C / field]);
     const f = (xt: tf.Tensor, gt: tf.Tensor, bt: tf.Tensor) => bnOut(xt, gt, bt, field, 1e-3);
     compare(`bn ${shape} field ${field}`, valueAndGrads([x, g, b], 11, f));
+    // With the Relu that follows BatchNorm fused in (forward max(y, 0), backward dy masked by the output).
+    compare(`bn + relu ${shape} field ${field}`, valueAndGrads([x, g, b], 13, (xt, gt, bt) => bnOut(xt, gt, bt, field, 1e-3, true)));
     // The moving averages the step leaves behind.
     compare(`bn moving averages ${shape} field ${field}`, () => {
       const p = bnParams(tensor(g), tensor(b), C / field);

@@ -20,10 +20,10 @@ export interface FusedAddon {
   xcorr(z: Float32Array, x: Float32Array, out: Float32Array, p: Int32Array): void;
   xcorrGrad(z: Float32Array, x: Float32Array, dy: Float32Array, dz: Float32Array, dx: Float32Array, p: Int32Array): void;
   bnTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array,
-    variance: Float32Array, p: Int32Array, eps: number): void;
+    variance: Float32Array, p: Int32Array, eps: number, relu: number): void;
   bnTrainGrad(x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null,
     dMean: Float32Array | null, dVariance: Float32Array | null, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array,
-    p: Int32Array, eps: number): void;
+    p: Int32Array, eps: number, yRelu: Float32Array | null): void;
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
   maxLast(x: Float32Array, y: Float32Array, rows: number, inner: number): void;
   maxLastGrad(dy: Float32Array, x: Float32Array, y: Float32Array, dx: Float32Array, rows: number, inner: number): void;
@@ -70,6 +70,9 @@ function xcorrParams(z: Info, x: Info): Int32Array {
   }
   return Int32Array.from([B, n / B, h, w, H, W, C]);
 }
+
+/** Attributes of BN_TRAIN_KERNEL and its gradient (tracker/batchnorm.ts). */
+interface BnAttrs { eps: number; fieldSize: number; relu?: boolean }
 
 /** `[rows, C, fieldSize]` of BatchNorm over `x` `[…, C]`. */
 function bnParams(x: Info, fieldSize: number): Int32Array {
@@ -124,23 +127,24 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
     [BN_TRAIN_KERNEL]: ({ inputs, backend, attrs }) => {
       const b = backend as Backend;
       const [x, gamma, beta] = ins(inputs, 'x', 'gamma', 'beta');
-      const { eps, fieldSize } = attrs as unknown as { eps: number; fieldSize: number };
+      const { eps, fieldSize, relu } = attrs as unknown as BnAttrs;
       const p = bnParams(x, fieldSize);
       const F = p[1] / fieldSize;
       const [y, mean, variance] = [new Float32Array(size(x.shape)), new Float32Array(F), new Float32Array(F)];
-      addon.bnTrain(f32(b, x, 'x'), f32(b, gamma, 'gamma'), f32(b, beta, 'beta'), y, mean, variance, p, eps);
+      addon.bnTrain(f32(b, x, 'x'), f32(b, gamma, 'gamma'), f32(b, beta, 'beta'), y, mean, variance, p, eps, relu ? 1 : 0);
       return [out(b, x.shape, y), out(b, [F], mean), out(b, [F], variance)];
     },
     [BN_TRAIN_GRAD_KERNEL]: ({ inputs, backend, attrs }) => {
       const b = backend as Backend;
       const [dy, x, mean, variance, gamma, dMean, dVariance] = ins(inputs, 'dy', 'x', 'mean', 'variance', 'gamma', 'dMean', 'dVariance');
-      const { eps, fieldSize } = attrs as unknown as { eps: number; fieldSize: number };
+      const { eps, fieldSize, relu } = attrs as unknown as BnAttrs;
       const p = bnParams(x, fieldSize);
       const F = p[1] / fieldSize;
       const [dx, dGamma, dBeta] = [new Float32Array(size(x.shape)), new Float32Array(F), new Float32Array(F)];
+      const y = relu ? ins(inputs, 'y')[0] : null;
       addon.bnTrainGrad(f32(b, x, 'x'), f32(b, dy, 'dy'), f32(b, mean, 'mean'), f32(b, variance, 'variance'),
         f32(b, gamma, 'gamma'), f32(b, dMean, 'dMean'), f32(b, dVariance, 'dVariance'),
-        dx, dGamma, dBeta, p, eps);
+        dx, dGamma, dBeta, p, eps, y ? f32(b, y, 'y') : null);
       return [out(b, x.shape, dx), out(b, [F], dGamma), out(b, [F], dBeta)];
     },
     [RELU_GRAD_KERNEL]: ({ inputs, backend }) => {
@@ -213,13 +217,15 @@ export function registerFusedGradients(backendName: string): void {
   tf.registerGradient({
     kernelName: BN_TRAIN_KERNEL,
     inputsToSave: ['x', 'gamma'],
-    outputsToSave: [false, true, true],
+    outputsToSave: [true, true, true],
     gradFunc: (dys, saved, attrs) => {
       const [dy, dMean, dVariance] = dys as tf.Tensor[];
-      // BN_TRAIN_KERNEL always takes gamma and beta (tracker/batchnorm.ts): saved = [x, gamma, mean, variance].
-      const [x, gamma, mean, variance] = saved;
-      // One kernel call for the three gradients, made here (see the xcorr gradient).
-      const [dx, dGamma, dBeta] = runFused(BN_TRAIN_GRAD_KERNEL, { dy, x, mean, variance, gamma, dMean, dVariance }, attrs);
+      // BN_TRAIN_KERNEL always takes gamma and beta (tracker/batchnorm.ts): saved = [x, gamma, y, mean, variance].
+      const [x, gamma, y, mean, variance] = saved;
+      const relu = (attrs as unknown as BnAttrs).relu;
+      // One kernel call for the three gradients, made here (see the xcorr gradient); y masks dy after a fused relu.
+      const [dx, dGamma, dBeta] = runFused(BN_TRAIN_GRAD_KERNEL,
+        { dy, x, mean, variance, gamma, dMean, dVariance, ...(relu ? { y } : {}) }, attrs);
       return { x: () => dx, gamma: () => dGamma, beta: () => dBeta };
     },
   });
