@@ -141,8 +141,9 @@ export class Backbone {
       y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as Tensor4D, ws[g] as Tensor4D, layer.stride, 'valid')), 3);
     }
     if (p.bias) y = tf.add(y, p.bias);
-    if (p.bn) y = applyBatchNorm(y, p.bn, training, this.spec.bnEps, this.spec.bnMomentum);
-    if (layer.act === 'relu') y = tf.relu(y);
+    // BatchNorm takes the Relu that follows it (one fused pass on backends that have the kernel).
+    if (p.bn) y = applyBatchNorm(y, p.bn, training, this.spec.bnEps, this.spec.bnMomentum, 1, layer.act === 'relu');
+    if (layer.act === 'relu' && !p.bn) y = tf.relu(y);
     else if (layer.act === 'elu') y = tf.elu(y);
     return y;
   }

@@ -6,6 +6,9 @@
  */
 import { tf } from './tf.js';
 import type { Tensor, Tensor1D, Tensor4D, Variable } from './tf.js';
+import { BN_TRAIN_KERNEL, hasFusedKernel, runFused } from './fused-kernels.js';
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** BatchNorm parameters of one layer: γ/β trainable, moving mean/variance not; each `[C / fieldSize]`. */
 export interface BatchNormParams {
@@ -37,7 +40,10 @@ function perChannel(v: Tensor, n: number): Tensor1D {
   return n === 1 ? (v as Tensor1D) : (tf.reshape(tf.tile(tf.reshape(v, [-1, 1]), [1, n]), [-1]) as Tensor1D);
 }
 
-/** Apply BatchNorm to `y` `[B, H, W, C]`; in training, also update the moving averages. Call inside a tidy. */
+/**
+ * Apply BatchNorm to `y` `[B, H, W, C]`, then Relu when `relu`; in training, also update the moving averages. Call
+ * inside a tidy.
+ */
 export function applyBatchNorm(
   y: Tensor4D,
   p: BatchNormParams,
@@ -45,7 +51,20 @@ export function applyBatchNorm(
   eps: number,
   momentum: number,
   fieldSize = 1,
+  relu = false,
 ): Tensor4D {
+  if (training && hasFusedKernel(BN_TRAIN_KERNEL) && y.dtype === 'float32') {
+    // One kernel for statistics, normalisation and the Relu, and one for the whole gradient (through the statistics).
+    const [out, mean, variance] = runFused(BN_TRAIN_KERNEL, { x: y, gamma: p.gamma, beta: p.beta }, { eps, fieldSize, relu });
+    updateMovingAverages(p, mean, variance, size(y.shape) / (y.shape[3] / fieldSize), momentum);
+    return out as Tensor4D;
+  }
+  const out = normalise(y, p, training, eps, momentum, fieldSize);
+  return relu ? tf.relu(out) : out;
+}
+
+/** BatchNorm through the tfjs op chain (see applyBatchNorm). */
+function normalise(y: Tensor4D, p: BatchNormParams, training: boolean, eps: number, momentum: number, fieldSize: number): Tensor4D {
   if (!training) {
     return tf.batchNorm(y, perChannel(p.movingMean, fieldSize), perChannel(p.movingVar, fieldSize),
       perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
@@ -56,12 +75,18 @@ export function applyBatchNorm(
   const { mean, variance } = tf.moments(grouped, axes);
   const out = tf.batchNorm(y, perChannel(mean, fieldSize), perChannel(variance, fieldSize),
     perChannel(p.beta, fieldSize), perChannel(p.gamma, fieldSize), eps) as Tensor4D;
-  // Moving averages are plain assignments: the gradient tape never records Variable.assign.
-  const n = B * H * W * fieldSize;
+  updateMovingAverages(p, mean, variance, B * H * W * fieldSize, momentum);
+  return out;
+}
+
+/**
+ * Moving averages from a batch's `mean` and biased `variance` over `n` values per statistic (PyTorch convention: the
+ * unbiased variance is averaged). Plain assignments: the gradient tape never records Variable.assign.
+ */
+function updateMovingAverages(p: BatchNormParams, mean: Tensor, variance: Tensor, n: number, momentum: number): void {
   const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
   p.movingMean.assign(tf.add(tf.mul(p.movingMean, 1 - momentum), tf.mul(mean, momentum)));
   p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - momentum), tf.mul(unbiased, momentum)));
-  return out;
 }
 
 /**

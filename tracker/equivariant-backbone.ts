@@ -127,8 +127,9 @@ export class EquivariantBackbone implements FeatureExtractor, GroupedModel {
       const st = this.stages[i];
       if (layer.type === 'conv' && st) {
         h = st.conv.apply(h, training);
-        if (st.bn) h = applyBatchNorm(h, st.bn, training, this.spec.bnEps, this.spec.bnMomentum, st.fieldSize);
-        if (layer.act === 'relu') h = tf.relu(h);
+        // BatchNorm takes the Relu that follows it (one fused pass on backends that have the kernel).
+        if (st.bn) h = applyBatchNorm(h, st.bn, training, this.spec.bnEps, this.spec.bnMomentum, st.fieldSize, layer.act === 'relu');
+        if (layer.act === 'relu' && !st.bn) h = tf.relu(h);
         else if (layer.act === 'elu') h = tf.elu(h);
         lastLayout = st.conv.outLayout;
         if (keepLayers) layers.push(groupPool(h, lastLayout));

@@ -8,6 +8,7 @@ import { tf } from '../tracker/tf.js';
 import type { Tensor, Variable } from '../tracker/tf.js';
 import type { OptimizerConfig } from './config.js';
 import { ownVariable } from '../tracker/batchnorm.js';
+import { ADAM_KERNEL, SGD_KERNEL, hasFusedKernel, runFused } from '../tracker/fused-kernels.js';
 
 /** An optimiser over a fixed, ordered list of variables. */
 export interface Optimizer {
@@ -45,8 +46,17 @@ export class SgdMomentum implements Optimizer {
   }
 
   apply(grads: readonly Tensor[], lr: number): void {
+    // The backend's fused kernel (one pass per variable, same float32 roundings) when it has one, else the op chain.
+    const fused = hasFusedKernel(SGD_KERNEL);
     tf.tidy(() => {
       this.vars.forEach((w, i) => {
+        if (fused && w.dtype === 'float32' && grads[i].dtype === 'float32') {
+          const [w2, v2] = runFused(SGD_KERNEL, { w, g: grads[i], vel: this.velocity[i] },
+            { lr, momentum: this.momentum, weightDecay: this.weightDecay });
+          this.velocity[i].assign(v2);
+          w.assign(w2);
+          return;
+        }
         const g = this.weightDecay ? tf.add(grads[i], tf.mul(w, this.weightDecay)) : grads[i];
         const v = tf.add(tf.mul(this.velocity[i], this.momentum), g);
         this.velocity[i].assign(v);
@@ -90,8 +100,17 @@ export class Adam implements Optimizer {
     const t = this.t.dataSync()[0] + 1;
     const c1 = 1 - Math.pow(this.beta1, t);
     const c2 = 1 - Math.pow(this.beta2, t);
+    const fused = hasFusedKernel(ADAM_KERNEL);
     tf.tidy(() => {
       this.vars.forEach((w, i) => {
+        if (fused && w.dtype === 'float32' && grads[i].dtype === 'float32') {
+          const [w2, m2, v2] = runFused(ADAM_KERNEL, { w, g: grads[i], m: this.m[i], v: this.v[i] },
+            { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay, c1, c2 });
+          this.m[i].assign(m2);
+          this.v[i].assign(v2);
+          w.assign(w2);
+          return;
+        }
         const g = this.weightDecay ? tf.add(grads[i], tf.mul(w, this.weightDecay)) : grads[i];
         const m = tf.add(tf.mul(this.m[i], this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(this.v[i], this.beta2), tf.mul(tf.square(g), 1 - this.beta2));

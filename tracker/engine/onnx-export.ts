@@ -12,6 +12,7 @@
 import type { SiamFCNet } from '../siamfc/network.js';
 import { outputSize } from '../backbone-spec.js';
 import { type BackbonePlan, backbonePlan } from './backbone-plan.js';
+import { padPlanChannels } from './channel-pad.js';
 import { OnnxGraph } from './onnx-model.js';
 
 /** Which of the three graphs. */
@@ -84,7 +85,7 @@ function emitBackbone(g: OnnxGraph, plan: BackbonePlan, x: string, size: number)
 }
 
 /** One ONNX model of `net` (see the file comment). `size` = input crop side for `features` (default: search size). */
-export function exportOnnxModel(net: SiamFCNet, kind: OnnxModelKind, size?: number, plan = backbonePlan(net.backbone)): Uint8Array {
+export function exportOnnxModel(net: SiamFCNet, kind: OnnxModelKind, size?: number, plan = onnxPlan(net)): Uint8Array {
   const spec = net.backbone.spec;
   const C = plan.outChannels;
   const g = new OnnxGraph(`${spec.name}-${kind}`);
@@ -112,9 +113,14 @@ export function exportOnnxModel(net: SiamFCNet, kind: OnnxModelKind, size?: numb
   return g.encode();
 }
 
+/** The backbone plan the export emits: conv widths padded for onnxruntime's blocked conv layout (channel-pad.ts). */
+export function onnxPlan(net: SiamFCNet): BackbonePlan {
+  return padPlanChannels(backbonePlan(net.backbone));
+}
+
 /** The exemplar and search models of `net` (the plan is read once). */
 export function exportSiamFCOnnx(net: SiamFCNet): SiamFCOnnx {
-  const plan = backbonePlan(net.backbone);
+  const plan = onnxPlan(net);
   const spec = net.backbone.spec;
   const { responseSize } = net.geometry;
   return {

@@ -200,7 +200,12 @@ export function rotateBatch(x: Tensor4D, degs: readonly number[] | number): Tens
   return tf.tidy(() => {
     const flat = tf.reshape(x, [b * n, c]);
     const g = tf.gather(flat, tf.tensor1d(idx, 'int32'), 0);
-    if (taps === 1) return tf.mul(tf.reshape(g, [b, h, w, c]), tf.tensor4d(wts, [b, h, w, 1]));
+    if (taps === 1) {
+      // Grid-aligned angles whose every source pixel lies inside the map (90° multiples on square maps): the weights are
+      // all 1, and multiplying by them (and by them again in the gradient) would change nothing.
+      if (wts.every((v) => v === 1)) return tf.reshape(g, [b, h, w, c]) as Tensor4D;
+      return tf.mul(tf.reshape(g, [b, h, w, c]), tf.tensor4d(wts, [b, h, w, 1]));
+    }
     const weighted = tf.mul(tf.reshape(g, [b, h, w, 4, c]), tf.tensor5d(wts, [b, h, w, 4, 1]));
     return tf.sum(weighted, 3) as Tensor4D;
   });

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "rot_track_native",
-      "sources": ["src/kernels.cc"],
+      "sources": ["src/kernels.cc", "src/fused.cc"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "conditions": [

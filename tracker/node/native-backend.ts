@@ -13,7 +13,9 @@
  *   Elu, EluGrad, Abs, Sum and Mean (any axes; other than leading or trailing ones through a transpose), Tile, PadV2 (the gradient of slice), Transpose,
  *   GatherV2 (IEN's rotation gather) and its gradient UnsortedSegmentSum, Equal (the mask of max-reduction gradients,
  *   i.e. group pooling), Cast to float32 (see castKernel), non-contiguous Slice, SplitV, Unpack and Reverse (block
- *   copies: the C4/C8 filter expansion and heterogeneous groups), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient).
+ *   copies: the C4/C8 filter expansion and heterogeneous groups), FusedBatchNorm — and BatchNorm's gradient (see registerNativeBatchNormGradient),
+ *   Max over trailing axes (group pooling). Plus the fused training-step kernels of tracker/node/native-fused.ts
+ *   (optimiser updates, batched xcorr, BatchNorm with batch statistics, Relu / Max gradients in one pass).
  * The cpu backend's UnsortedSegmentSum builds a tensor per segment (O(segments · size)): an IEN training step spent 44 s
  * in it and its garbage grew the process past 12 GB, which is why native-cpu once had to be opt-in.
  *
@@ -28,9 +30,10 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
+import { addonHasFused, fusedKernels, maxKernel, registerFusedGradients, type FusedAddon } from './native-fused.js';
 
-/** The functions the add-on exports (tracker/native/src/kernels.cc). */
-export interface NativeAddon {
+/** The functions the add-on exports (tracker/native/src/kernels.cc, fused.cc). */
+export interface NativeAddon extends FusedAddon {
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, p: Int32Array, bias: Float32Array | null, act: number, alpha: number): void;
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, p: Int32Array): void;
@@ -67,7 +70,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   tf.MaxPool, tf.MaxPoolGrad, tf.AvgPool, tf.AvgPoolGrad,
   tf.Add, tf.Sub, tf.Multiply, tf.RealDiv, tf.SquaredDifference, tf.Maximum, tf.Minimum,
   tf.Relu, tf.Step, tf.Neg, tf.Square, tf.Sqrt, tf.Rsqrt, tf.Exp, tf.Log, tf.Sigmoid, tf.Elu, tf.Abs, tf.EluGrad,
-  tf.Sum, tf.Mean, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast, tf.Slice, tf.SplitV, tf.Unpack, tf.Reverse,
+  tf.Sum, tf.Mean, tf.Max, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast, tf.Slice, tf.SplitV, tf.Unpack, tf.Reverse,
 ];
 
 export const NATIVE_BACKEND_NAME = 'native-cpu';
@@ -916,12 +919,20 @@ export function registerNativeBackend(options: { threads?: number } = {}): Nativ
   if (tf.findBackendFactory(NATIVE_BACKEND_NAME) == null) {
     tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeCPUBackend(), -1);
   }
+  // An add-on built before fused.cc existed (not rebuilt since) lacks these: keep the op chains then.
+  const fused = addonHasFused(a);
+  const own: Record<string, tf.KernelFunc> = fused ? { ...nativeKernels, [tf.Max]: maxKernel(a, cpuKernel(tf.Max)) } : nativeKernels;
   for (const config of tf.getKernelsForBackend('cpu')) {
     if (tf.getKernel(config.kernelName, NATIVE_BACKEND_NAME) != null) continue;
-    const kernelFunc = nativeKernels[config.kernelName] ?? config.kernelFunc;
+    const kernelFunc = own[config.kernelName] ?? config.kernelFunc;
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
   }
+  // The fused training-step kernels (tracker/fused-kernels.ts names), which only native-cpu has.
+  for (const [kernelName, kernelFunc] of Object.entries(fused ? fusedKernels(a) : {})) {
+    if (tf.getKernel(kernelName, NATIVE_BACKEND_NAME) == null) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND_NAME, kernelFunc });
+  }
   registerNativeBatchNormGradient();
+  if (fused) registerFusedGradients(NATIVE_BACKEND_NAME);
   registration = { ok: true, threads: a.getThreads(), blas: a.blasInfo() };
   return registration;
 }

@@ -6,6 +6,7 @@ import { tf } from '../tf.js';
 import type { Tensor, Tensor4D, Variable } from '../tf.js';
 import type { BackboneSpec } from '../backbone-spec.js';
 import { outputSize, totalStride } from '../backbone-spec.js';
+import { XCORR_KERNEL, hasFusedKernel, runFused } from '../fused-kernels.js';
 
 /** What SiamFC needs of a backbone (plain CNN, IEN, or C4/C8 equivariant). */
 export interface FeatureExtractor {
@@ -50,6 +51,10 @@ export class SiamFCNet {
       const B = z.shape[0];
       const k = x.shape[0] / B;
       if (!Number.isInteger(k)) throw new Error(`xcorr: ${x.shape[0]} search maps for ${B} exemplars`);
+      // One fused kernel (forward and gradient) when the backend has it: no per-sample slices, transposes and convs.
+      if (B > 1 && hasFusedKernel(XCORR_KERNEL) && z.dtype === 'float32' && x.dtype === 'float32') {
+        return tf.mul(runFused(XCORR_KERNEL, { z, x })[0], this.outScale) as Tensor4D;
+      }
       const outs: Tensor4D[] = [];
       for (let b = 0; b < B; b++) {
         const kernel = tf.transpose(tf.slice(z, [b, 0, 0, 0], [1, -1, -1, -1]), [1, 2, 3, 0]) as Tensor4D;
