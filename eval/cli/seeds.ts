@@ -44,6 +44,9 @@ const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '—');
 const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
 const sci = (v: number) => (Number.isFinite(v) ? v.toExponential(1) : '—');
 const json: Record<string, unknown> = {};
+// one column per benchmark read (`<eval dir>/<benchmark>`), one row per config: success AUC mean ± sd (seeds)
+const matrix = new Map<string, Map<string, string>>();
+const columns: string[] = [];
 
 for (const out of values.out.split(',')) {
   if (!existsSync(out)) fail(`${out}: no such folder`, 1);
@@ -59,6 +62,13 @@ for (const out of values.out.split(',')) {
     }
     if (!Array.isArray(report.trackers)) fail(`${file}: field "trackers" is missing`, 1);
     const configs = summariseConfigs(report.trackers);
+    const column = `${path.basename(path.resolve(out))}/${report.benchmark}`;
+    columns.push(column);
+    for (const c of configs) {
+      const row = matrix.get(c.config) ?? new Map<string, string>();
+      row.set(column, `${f3(c.auc.mean)} ± ${f3(c.auc.sd)} (${c.seeds.length})`);
+      matrix.set(c.config, row);
+    }
     const nSeq = report.trackers[0]?.sequences.length ?? 0;
     console.log(`\n### ${report.benchmark} (${nSeq} sequences; ${file})\n`);
     console.log('| config | seeds | success AUC mean ± sd | [95% interval over sequences] | precision@20 mean ± sd |');
@@ -96,8 +106,14 @@ for (const out of values.out.split(',')) {
       console.log(`|---|${layers.map(() => '---:').join('|')}|${layers.map(() => '---:').join('|')}|`);
       for (const c of withLg) console.log(`| ${c.config} | ${c.lg!.absolute.map(sci).join(' | ')} | ${c.lg!.normalised.map(sci).join(' | ')} |`);
     }
-    json[report.benchmark] = { configs: configs.map(({ perSequence, ...c }) => ({ ...c, perSequence: Object.fromEntries(perSequence) })), pairs: diffs };
+    json[column] = { configs: configs.map(({ perSequence, ...c }) => ({ ...c, perSequence: Object.fromEntries(perSequence) })), pairs: diffs };
   }
+}
+
+console.log('\n### Success AUC, mean ± sd over seeds (number of seeds), every benchmark\n');
+console.log(`| config | ${columns.join(' | ')} |\n|---|${columns.map(() => '---').join('|')}|`);
+for (const [config, row] of [...matrix].sort(([a], [b]) => a.localeCompare(b))) {
+  console.log(`| ${config} | ${columns.map((c) => row.get(c) ?? '—').join(' | ')} |`);
 }
 
 if (values.runs) {
