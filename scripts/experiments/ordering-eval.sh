@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 14's evaluation: every trained run under runs/ordering/models (plus the untrained template matcher) on
 #   real      the 15 held-out real sequences (otb-mini + the test side of otb-real), Rot-OTB at Δ = 0, 1, 2 °/frame
-#   synthetic 15 synthetic sequences whose targets turn ±2 °/frame (seed 13), at Δ = 0 and 2
+#   synthetic 15 synthetic sequences whose targets turn ±2 °/frame (seed 13), the frames not turned (Δ = 0)
 #   control   15 synthetic sequences with no rotation at all (seed 17), Δ = 0: the rotation-free control
 # and, with --rot T, the same runs with T rotated templates ('+rotT') on the real set at Δ = 1, 2.
 # Resumable (finished sequences are skipped), so it can be re-run as more runs finish.
