@@ -7,7 +7,7 @@ import { tf } from '../../tracker/tf.js';
 import type { Tensor1D, Tensor3D } from '../../tracker/tf.js';
 import { SiamFCNet, SiamFCTracker, cropPatches } from '../../tracker/siamfc.js';
 import { createBackbone } from '../../tracker/weights.js';
-import { parseBackboneSpec } from '../../tracker/backbone-spec.js';
+import { tinySpec } from '../helpers/tiny-spec.js';
 import { cropPatchesInto } from '../../tracker/engine/crop.js';
 import { TfjsEngine } from '../../tracker/engine/engine.js';
 import { OnnxEngine } from '../../tracker/node/onnx/onnx-engine.js';
@@ -46,16 +46,7 @@ test('JS crops equal cropPatches (inside, across the border, outside, tiny and h
   tf.dispose([img, imgF, avg]);
 });
 
-const spec = (kind: 'none' | 'ien') => parseBackboneSpec({
-  name: `tiny-${kind}`,
-  layers: [
-    { type: 'conv', out: 96, kernel: 5, stride: 2 },
-    { type: 'maxpool', size: 3, stride: 2 },
-    { type: 'conv', out: 128, kernel: 5 },
-    { type: 'conv', out: 128, kernel: 3, bn: false, act: 'none' },
-  ],
-  widthMultiplier: 0.125, exemplarSize: 47, instanceSize: 95, equivariance: { kind, groups: 'R4' },
-});
+const spec = tinySpec;
 
 for (const kind of ['none', 'ien'] as const) {
   test(`onnx-engine tracker = tfjs tracker on a synthetic sequence (${kind})`, ortSkip, async () => {

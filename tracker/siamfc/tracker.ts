@@ -9,49 +9,35 @@
  * Networks run on tfjs by default (as they always did). With an inference engine (tracker/engine/engine.ts, e.g. the
  * onnxruntime-node one) the exemplar features come from `engine.exemplar` at `init`, and each `update` crops all
  * scales in plain JavaScript (tracker/engine/crop.ts, the same samples as `cropPatches`) into one buffer reused frame
- * after frame and gets the responses from one `engine.respond` call: no tfjs per frame. Everything after the
- * responses is the same code on both paths. The bicubic upsampling skips the cubic matrix's zeros
- * (tracker/engine/upsample.ts): the same numbers bit for bit as response.ts `upsample`, ~4× cheaper.
+ * after frame and gets the responses from one `engine.respond` call: no tfjs at all on that path (the average colour
+ * and the exemplar crop are computed in JS too, bit-identical to tfjs-backend-cpu). The state, the JS crops and
+ * everything after the responses live in core.ts, shared with the asynchronous tracker of the browser. The bicubic
+ * upsampling skips the cubic matrix's zeros (tracker/engine/upsample.ts): the same numbers bit for bit as response.ts
+ * `upsample`, ~4× cheaper.
  */
 import { tf } from '../tf.js';
 import type { Tensor1D, Tensor3D, Tensor4D } from '../tf.js';
 import type { Box } from '../geometry.js';
 import { type Frame, type RawFrame, type Tracker, type TrackResult, frameSize, frameToTensor, validateInit } from '../tracker.js';
 import type { ExemplarFeatures, SiamFCEngine } from '../engine/engine.js';
-import { cropPatchesInto } from '../engine/crop.js';
-import { SiamFCConfig, type SiamFCConfigInput } from './config.js';
+import type { SiamFCConfig, SiamFCConfigInput } from './config.js';
+import { SiamFCCore, type RgbImage } from './core.js';
 import { cropPatches } from './crop.js';
 import type { SiamFCNet } from './network.js';
-import { argmax, cubicResizeMatrix, hannWindow } from './response.js';
-import { type ResizeTaps, resizeTaps, upsampleTaps } from '../engine/upsample.js';
 
 /** A SiamFC tracker over a (shared, not owned) SiamFC network. */
 export class SiamFCTracker implements Tracker {
   readonly name: string;
   readonly config: SiamFCConfig;
   private readonly net: SiamFCNet;
-  private readonly scaleFactors: number[];
-  private readonly upSize: number;
-  /** The cubic resize matrix's non-zero taps: `upsampleTaps` is `upsample` bit for bit, 4× fewer multiply-adds (engine/upsample.ts). */
-  private readonly upTaps: ResizeTaps;
-  /** One upsampled map per scale and the upsampling scratch, reused frame after frame. */
-  private readonly upMaps: Float64Array[];
-  private readonly upScratch: Float64Array;
-  private readonly hann: Float64Array;
-  // State (the reference's center, target_sz, z_sz, x_sz, avg_color, kernel).
-  private cx = 0;
-  private cy = 0;
-  private w = 0;
-  private h = 0;
-  private xSize = 0;
+  /** State, crops and the response → box step, shared with AsyncSiamFCTracker (core.ts). */
+  private readonly core: SiamFCCore;
   private avgColor: Tensor1D | null = null;
   private kernel: Tensor4D | null = null;
   private disposed = false;
-  // Engine path: the engine (shared, not owned), the exemplar features, the average colour and the reused crop buffer.
+  // Engine path: the engine (shared, not owned) and the exemplar features.
   private readonly engine: SiamFCEngine | null;
   private engineKernel: ExemplarFeatures | null = null;
-  private avgColorData: Float32Array | null = null;
-  private searchCrops: Float32Array | null = null;
 
   /**
    * `net` stays owned by the caller (one network can serve many trackers); `dispose()` frees only tracker state.
@@ -61,15 +47,8 @@ export class SiamFCTracker implements Tracker {
     this.net = net;
     this.engine = engine ?? null;
     this.name = name;
-    this.config = SiamFCConfig.parse(config);
-    const n = this.config.scaleNum;
-    this.scaleFactors = Array.from({ length: n }, (_, i) => this.config.scaleStep ** (i - (n - 1) / 2));
-    const r = net.geometry.responseSize;
-    this.upSize = r * this.config.responseUp;
-    this.upTaps = resizeTaps(cubicResizeMatrix(r, this.upSize), r, this.upSize);
-    this.upMaps = Array.from({ length: n }, () => new Float64Array(this.upSize * this.upSize));
-    this.upScratch = new Float64Array(this.upSize * r);
-    this.hann = hannWindow(this.upSize);
+    this.core = new SiamFCCore(net.geometry, config);
+    this.config = this.core.config;
   }
 
   /** Start tracking `box` (0-based x, y, w, h) on `frame`. */
@@ -77,31 +56,18 @@ export class SiamFCTracker implements Tracker {
     this.assertAlive();
     validateInit(frame, box);
     this.releaseState();
-    const { exemplarSize, instanceSize } = this.net.geometry;
-    this.cx = box.x + (box.width - 1) / 2;
-    this.cy = box.y + (box.height - 1) / 2;
-    this.w = box.width;
-    this.h = box.height;
-    const p = this.config.context * (this.w + this.h);
-    const zSize = Math.sqrt((this.w + p) * (this.h + p));
-    this.xSize = (zSize * instanceSize) / exemplarSize;
+    if (this.engine) {
+      // no tfjs: the average colour and the exemplar crop in JS (core.ts), the features from the engine
+      this.engineKernel = this.engine.exemplar(this.core.exemplarCrop(rgbImage(frame), box));
+      return;
+    }
+    const { exemplarSize } = this.net.geometry;
+    const req = this.core.start(box);
     const img = frameToTensor(frame);
     try {
       this.avgColor = tf.keep(tf.mean(img, [0, 1]) as Tensor1D);
-      if (this.engine) {
-        // the exemplar crop and the average colour exactly as on the tfjs path; the features from the engine
-        this.avgColorData = this.avgColor.dataSync() as Float32Array;
-        const z = tf.tidy(() => cropPatches(img, this.avgColor as Tensor1D, [{ cx: this.cx, cy: this.cy, size: zSize }], exemplarSize));
-        const crop = z.dataSync() as Float32Array;
-        z.dispose();
-        this.engineKernel = this.engine.exemplar(crop);
-        return;
-      }
       this.kernel = tf.keep(
-        tf.tidy(() => {
-          const z = cropPatches(img, this.avgColor as Tensor1D, [{ cx: this.cx, cy: this.cy, size: zSize }], exemplarSize);
-          return this.net.backbone.apply(z, false);
-        }),
+        tf.tidy(() => this.net.backbone.apply(cropPatches(img, this.avgColor as Tensor1D, [req], exemplarSize), false)),
       );
     } finally {
       img.dispose();
@@ -111,41 +77,7 @@ export class SiamFCTracker implements Tracker {
   /** Locate the target in `frame`; `score` is the peak of the chosen scale's upsampled raw response. */
   update(frame: Frame): TrackResult {
     this.assertAlive();
-    const { instanceSize, stride, responseSize: r } = this.net.geometry;
-    const responses = this.engine ? this.engineResponses(frame) : this.tfjsResponses(frame);
-    const n = this.config.scaleNum;
-    const mid = (n - 1) / 2;
-    const U = this.upSize;
-    // Upsample every scale, apply the penalty to the non-unit scales, pick the scale with the highest peak.
-    let best: { id: number; peak: number; map: Float64Array } = { id: mid, peak: -Infinity, map: new Float64Array(0) };
-    for (let s = 0; s < n; s++) {
-      const map = upsampleTaps(responses.subarray(s * r * r, (s + 1) * r * r), this.upTaps, this.upMaps[s], this.upScratch);
-      if (s !== mid) for (let i = 0; i < map.length; i++) map[i] *= this.config.scalePenalty;
-      const peak = argmax(map).value;
-      if (peak > best.peak) best = { id: s, peak, map };
-    }
-    const rawPeak = best.id === mid ? best.peak : best.peak / this.config.scalePenalty;
-    const map = best.map;
-    let min = Infinity;
-    for (let i = 0; i < map.length; i++) if (map[i] < min) min = map[i];
-    let sum = 0;
-    for (let i = 0; i < map.length; i++) sum += map[i] -= min;
-    const wi = this.config.windowInfluence;
-    for (let i = 0; i < map.length; i++) map[i] = (1 - wi) * (map[i] / (sum + 1e-16)) + wi * this.hann[i];
-    const loc = argmax(map).index;
-    const row = Math.floor(loc / U);
-    const col = loc % U;
-    const scale = this.scaleFactors[best.id];
-    // displacement: upsampled response → search crop pixels → image pixels
-    const toImage = ((stride / this.config.responseUp) * this.xSize * scale) / instanceSize;
-    this.cy += (row - (U - 1) / 2) * toImage;
-    this.cx += (col - (U - 1) / 2) * toImage;
-    const damped = 1 - this.config.scaleLr + this.config.scaleLr * scale;
-    this.w *= damped;
-    this.h *= damped;
-    this.xSize *= damped;
-    const box = { x: this.cx - (this.w - 1) / 2, y: this.cy - (this.h - 1) / 2, width: this.w, height: this.h };
-    return { box, score: rawPeak };
+    return this.core.locate(this.engine ? this.engineResponses(frame) : this.tfjsResponses(frame));
   }
 
   /** Responses of all scales `[n, r, r]` on the tfjs path. */
@@ -155,8 +87,7 @@ export class SiamFCTracker implements Tracker {
     const img = frameToTensor(frame);
     try {
       const resp = tf.tidy(() => {
-        const crops = this.scaleFactors.map((f) => ({ cx: this.cx, cy: this.cy, size: this.xSize * f }));
-        const x = cropPatches(img as Tensor3D, this.avgColor as Tensor1D, crops, instanceSize);
+        const x = cropPatches(img as Tensor3D, this.avgColor as Tensor1D, this.core.searchRequests(), instanceSize);
         return this.net.xcorr(this.kernel as Tensor4D, this.net.backbone.apply(x, false));
       });
       const responses = resp.dataSync() as Float32Array;
@@ -169,16 +100,9 @@ export class SiamFCTracker implements Tracker {
 
   /** Responses of all scales `[n, r, r]` on the engine path: JS crops into the reused buffer, one engine call. */
   private engineResponses(frame: Frame): Float32Array {
-    const engine = this.engine as SiamFCEngine;
-    if (!this.engineKernel || !this.avgColorData) throw new Error(`${this.name}: update() called before init()`);
-    const { instanceSize } = this.net.geometry;
-    const { width, height } = frameSize(frame);
-    const rgb = frame instanceof tf.Tensor ? frame.dataSync() : (frame as RawFrame).data;
-    const n = this.scaleFactors.length;
-    this.searchCrops ??= new Float32Array(n * instanceSize * instanceSize * 3);
-    const crops = this.scaleFactors.map((f) => ({ cx: this.cx, cy: this.cy, size: this.xSize * f }));
-    cropPatchesInto(this.searchCrops, rgb, height, width, this.avgColorData, crops, instanceSize);
-    return engine.respond(this.engineKernel, this.searchCrops, n);
+    if (!this.engineKernel) throw new Error(`${this.name}: update() called before init()`);
+    const crops = this.core.searchCrops(rgbImage(frame));
+    return (this.engine as SiamFCEngine).respond(this.engineKernel, crops, this.core.scaleFactors.length);
   }
 
   /** Release the exemplar kernel and the average colour; the network is not touched. */
@@ -194,10 +118,16 @@ export class SiamFCTracker implements Tracker {
     this.kernel = null;
     this.avgColor = null;
     this.engineKernel = null;
-    this.avgColorData = null;
+    this.core.reset();
   }
 
   private assertAlive(): void {
     if (this.disposed) throw new Error(`${this.name}: tracker was disposed`);
   }
+}
+
+/** A frame's RGB values as the JS crops read them (a tensor frame is read once with dataSync). */
+function rgbImage(frame: Frame): RgbImage {
+  const { width, height } = frameSize(frame);
+  return { rgb: frame instanceof tf.Tensor ? frame.dataSync() : (frame as RawFrame).data, width, height };
 }
