@@ -158,6 +158,32 @@ export interface ModelList {
   broken: { name: string; reason: string }[];
 }
 
+/**
+ * What `GET /api/models/:name/browser` answers: where a browser gets the model's ONNX networks and everything it
+ * needs to run the same SiamFC loop (client/src/lib/browser-engine.ts). The file URLs carry the models' content
+ * hash (`?v=`), so a browser caches them for good and fetches again only when the model changes.
+ */
+export interface BrowserModel {
+  name: string;
+  format: 'rot-track/siamfc-onnx@1';
+  exemplarSize: number;
+  instanceSize: number;
+  responseSize: number;
+  /** Total stride of the backbone, pixels. */
+  stride: number;
+  channels: number;
+  /** The model's tracker hyper-parameters (SiamFCConfig, complete with defaults). */
+  tracker: Record<string, number>;
+  /** URLs of `exemplar.onnx` and `search.onnx`. */
+  files: { exemplar: string; search: string };
+  /** Sizes of the two files, bytes. */
+  bytes: { exemplar: number; search: number };
+  /** Content hash of both files (the `v` of the URLs and their ETag). */
+  version: string;
+  /** Folder URL of onnxruntime-web's scripts and .wasm files (versioned: `/ort/<version>/`). */
+  runtime: string;
+}
+
 /** What an upload answers: the probe result and where to get the preview and the video. */
 export interface UploadInfo {
   id: string;

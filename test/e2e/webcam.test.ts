@@ -95,3 +95,41 @@ test('webcam: draw a box on the live view, boxes come back with fps and latency 
   while (srv.handle.camSessions() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(srv.handle.camSessions(), 0);
 });
+
+test('webcam, "run in this browser": the page tracks by itself (onnxruntime-web), sends no frame, box on the target', { skip, timeout: 120_000 }, async () => {
+  await withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(srv.url + '/webcam');
+    assert.equal(await page.inputValue('#mode'), 'server', 'the server mode is the default');
+    await page.waitForFunction(() => (document.getElementById('model') as HTMLSelectElement).options.length > 0);
+    await page.selectOption('#mode', 'browser');
+    await page.waitForFunction(() => /^Tracking in this browser: .* on onnxruntime-web \(wasm SIMD, \d threads?\)/.test(document.getElementById('mode-note')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.click('#start-camera');
+    await page.waitForFunction(() => /Camera on: 320×240/.test(document.getElementById('cam-status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+    const sq = await page.evaluate(findSquareInPage);
+    assert.ok(sq, 'the fake camera shows the red square');
+    const r = (await page.locator('#overlay').boundingBox())!;
+    const k = r.width / 320;
+    await page.mouse.move(r.x + (sq.x0 - 2) * k, r.y + (sq.y0 - 2) * k);
+    await page.mouse.down();
+    await page.mouse.move(r.x + (sq.x1 + 2) * k, r.y + (sq.y1 + 2) * k, { steps: 6 });
+    await page.mouse.up();
+    await page.waitForFunction(() => Number(document.getElementById('stage')!.dataset.answers ?? 0) >= 20, undefined, { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#stage', 'data-mode'), 'browser');
+    assert.ok(Number(await page.textContent('#fps')) > 0);
+    assert.match((await page.textContent('#latency-pct')) ?? '', /^\d+ \/ \d+ ms$/);
+    assert.equal(await page.textContent('#tracker-time-label'), 'Tracker time (in the page)');
+    const now = await page.evaluate(findSquareInPage);
+    const box = JSON.parse((await page.getAttribute('#stage', 'data-box'))!);
+    assert.ok(now, 'square still visible');
+    assert.ok(Math.abs(box.x + box.width / 2 - (now.x0 + now.x1) / 2) < 12, `box centre x ${box.x + box.width / 2} vs square ${(now.x0 + now.x1) / 2}`);
+    assert.ok(Math.abs(box.y + box.height / 2 - (now.y0 + now.y1) / 2) < 12, `box centre y ${box.y + box.height / 2} vs square ${(now.y0 + now.y1) / 2}`);
+    assert.equal(srv.handle.camSessions(), 0, 'no camera session on the server: no frame was sent');
+    console.log(`# webcam in the browser: fps ${await page.textContent('#fps')}, latency p50/p95 ${await page.textContent('#latency-pct')}, ${await page.textContent('#mode-note')}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'webcam-browser.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  }, y4m);
+});
