@@ -10,7 +10,7 @@ import type { Box } from '../geometry.js';
 import type { TrackResult } from '../tracker.js';
 import { cropPatchesInto, meanColor } from '../engine/crop.js';
 import { type ResizeTaps, resizeTaps, upsampleTaps } from '../engine/upsample.js';
-import { SiamFCConfig, type SiamFCConfigInput } from './config.js';
+import type { SiamFCConfig } from './config.js';
 import type { CropRequest } from './crop-box.js';
 import { argmax, cubicResizeMatrix, hannWindow } from './response.js';
 
@@ -51,11 +51,18 @@ export class SiamFCCore {
   private exemplarBuf: Float32Array | null = null;
   private searchBuf: Float32Array | null = null;
 
-  constructor(readonly geometry: SiamFCGeometry, config: SiamFCConfigInput = {}) {
+  /**
+   * `config`: complete, already validated settings (`SiamFCConfig.parse` in Node; the server's parsed copy in the
+   * browser, which keeps zod out of the page's bundle); only their presence is checked here.
+   */
+  constructor(readonly geometry: SiamFCGeometry, config: SiamFCConfig) {
     for (const k of ['exemplarSize', 'instanceSize', 'stride', 'responseSize'] as const) {
       if (!Number.isInteger(geometry[k]) || geometry[k] < 1) throw new Error(`SiamFC geometry: ${k} must be a positive integer, got ${geometry[k]}`);
     }
-    this.config = SiamFCConfig.parse(config);
+    for (const k of ['context', 'scaleNum', 'scaleStep', 'scaleLr', 'scalePenalty', 'windowInfluence', 'responseUp'] as const) {
+      if (typeof config?.[k] !== 'number' || !Number.isFinite(config[k])) throw new Error(`SiamFC settings: ${k} must be a number, got ${config?.[k]}`);
+    }
+    this.config = config;
     const n = this.config.scaleNum;
     this.scaleFactors = Array.from({ length: n }, (_, i) => this.config.scaleStep ** (i - (n - 1) / 2));
     const r = geometry.responseSize;

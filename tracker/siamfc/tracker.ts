@@ -20,7 +20,7 @@ import type { Tensor1D, Tensor3D, Tensor4D } from '../tf.js';
 import type { Box } from '../geometry.js';
 import { type Frame, type RawFrame, type Tracker, type TrackResult, frameSize, frameToTensor, validateInit } from '../tracker.js';
 import type { ExemplarFeatures, SiamFCEngine } from '../engine/engine.js';
-import type { SiamFCConfig, SiamFCConfigInput } from './config.js';
+import { SiamFCConfig, type SiamFCConfigInput } from './config.js';
 import { SiamFCCore, type RgbImage } from './core.js';
 import { cropPatches } from './crop.js';
 import type { SiamFCNet } from './network.js';
@@ -47,7 +47,7 @@ export class SiamFCTracker implements Tracker {
     this.net = net;
     this.engine = engine ?? null;
     this.name = name;
-    this.core = new SiamFCCore(net.geometry, config);
+    this.core = new SiamFCCore(net.geometry, SiamFCConfig.parse(config));
     this.config = this.core.config;
   }
 
