@@ -4,6 +4,7 @@
  * reaches the browser bundle.
  */
 import { z } from 'zod';
+import type { SiamFCConfig } from '../tracker/siamfc/config.js';
 
 /** Error codes the server answers with (HTTP bodies and socket acks). */
 export type ErrorCode =
@@ -173,7 +174,7 @@ export interface BrowserModel {
   stride: number;
   channels: number;
   /** The model's tracker hyper-parameters (SiamFCConfig, complete with defaults). */
-  tracker: Record<string, number>;
+  tracker: SiamFCConfig;
   /** URLs of `exemplar.onnx` and `search.onnx`. */
   files: { exemplar: string; search: string };
   /** Sizes of the two files, bytes. */

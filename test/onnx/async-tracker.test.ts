@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { tf } from '../../tracker/tf.js';
 import type { Tensor3D } from '../../tracker/tf.js';
-import { SiamFCNet, SiamFCTracker } from '../../tracker/siamfc.js';
+import { SiamFCConfig, SiamFCNet, SiamFCTracker } from '../../tracker/siamfc.js';
 import { createBackbone } from '../../tracker/weights.js';
 import { tinySpec } from '../helpers/tiny-spec.js';
 import { meanColor } from '../../tracker/engine/crop.js';
@@ -51,7 +51,7 @@ test('async tracker on onnxruntime (async API) = sync onnx engine tracker = tfjs
   const config = { responseUp: 8 };
   const sync = new SiamFCTracker(net, config, 'sync', syncEngine);
   const ref = new SiamFCTracker(net, config, 'tfjs');
-  const tracker = new AsyncSiamFCTracker(engine, net.geometry, config, 'async');
+  const tracker = new AsyncSiamFCTracker(engine, net.geometry, SiamFCConfig.parse(config), 'async');
   try {
     const a = await trackSequence(sync, seq.frames, seq.gt[0]);
     const t = await trackSequence(ref, seq.frames, seq.gt[0]);
@@ -82,7 +82,8 @@ test('async tracker: bad frames, boxes, overlapping calls and wrong models are n
   const m = exportSiamFCOnnx(net);
   const ort = ortApi();
   const engine = await OrtAsyncEngine.create(ort, m.exemplar, m.search, net.geometry, { description: 'x', where: '/api/models/x' });
-  const t = new AsyncSiamFCTracker(engine, net.geometry, {}, 'x');
+  const t = new AsyncSiamFCTracker(engine, net.geometry, SiamFCConfig.parse({}), 'x');
+  assert.throws(() => new AsyncSiamFCTracker(engine, net.geometry, { ...SiamFCConfig.parse({}), responseUp: undefined as unknown as number }), /SiamFC settings: responseUp must be a number, got undefined/);
   const frame = { data: new Uint8Array(64 * 48 * 3).fill(90), width: 64, height: 48 };
   try {
     await assert.rejects(t.update(frame), /x: update\(\) called before init\(\)/);

@@ -5,7 +5,7 @@
  */
 import { validateBox, type Box } from '../geometry.js';
 import type { RawFrame, TrackResult } from '../tracker.js';
-import type { SiamFCConfigInput } from '../siamfc/config.js';
+import type { SiamFCConfig } from '../siamfc/config.js';
 import { SiamFCCore, type RgbImage, type SiamFCGeometry } from '../siamfc/core.js';
 import type { ExemplarFeatures } from './engine-types.js';
 
@@ -40,7 +40,8 @@ export class AsyncSiamFCTracker {
   private kernel: ExemplarFeatures | null = null;
   private busy = false;
 
-  constructor(private readonly engine: AsyncSiamFCEngine, geometry: SiamFCGeometry, config: SiamFCConfigInput = {}, readonly name = 'siamfc') {
+  /** `config`: complete settings (SiamFCConfig.parse in Node, or the server's `BrowserModel.tracker`). */
+  constructor(private readonly engine: AsyncSiamFCEngine, geometry: SiamFCGeometry, config: SiamFCConfig, readonly name = 'siamfc') {
     this.core = new SiamFCCore(geometry, config);
     if (this.core.config.templates > 1) {
       throw new Error(`${name}: rotated templates (templates ${this.core.config.templates}) are not supported by the asynchronous tracker yet`);

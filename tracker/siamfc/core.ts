@@ -11,7 +11,7 @@ import type { TrackResult } from '../tracker.js';
 import { cropPatchesInto, meanColor } from '../engine/crop.js';
 import { type ResizeTaps, resizeTaps, upsampleTaps } from '../engine/upsample.js';
 import { marginSide, rotatedTemplates, templateAngles } from '../engine/rotate-crop.js';
-import { SiamFCConfig, type SiamFCConfigInput } from './config.js';
+import type { SiamFCConfig } from './config.js';
 import type { CropRequest } from './crop-box.js';
 import { argmax, cubicResizeMatrix, hannWindow } from './response.js';
 
@@ -54,11 +54,18 @@ export class SiamFCCore {
   /** Rotated templates (config.templates > 1): the index of the current one. */
   private template = 0;
 
-  constructor(readonly geometry: SiamFCGeometry, config: SiamFCConfigInput = {}) {
+  /**
+   * `config`: complete, already validated settings (`SiamFCConfig.parse` in Node; the server's parsed copy in the
+   * browser, which keeps zod out of the page's bundle); only their presence is checked here.
+   */
+  constructor(readonly geometry: SiamFCGeometry, config: SiamFCConfig) {
     for (const k of ['exemplarSize', 'instanceSize', 'stride', 'responseSize'] as const) {
       if (!Number.isInteger(geometry[k]) || geometry[k] < 1) throw new Error(`SiamFC geometry: ${k} must be a positive integer, got ${geometry[k]}`);
     }
-    this.config = SiamFCConfig.parse(config);
+    for (const k of ['context', 'scaleNum', 'scaleStep', 'scaleLr', 'scalePenalty', 'windowInfluence', 'responseUp'] as const) {
+      if (typeof config?.[k] !== 'number' || !Number.isFinite(config[k])) throw new Error(`SiamFC settings: ${k} must be a number, got ${config?.[k]}`);
+    }
+    this.config = config;
     const n = this.config.scaleNum;
     this.scaleFactors = Array.from({ length: n }, (_, i) => this.config.scaleStep ** (i - (n - 1) / 2));
     const r = geometry.responseSize;

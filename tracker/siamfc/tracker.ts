@@ -20,7 +20,7 @@ import type { Tensor1D, Tensor3D, Tensor4D } from '../tf.js';
 import type { Box } from '../geometry.js';
 import { type Frame, type RawFrame, type Tracker, type TrackResult, frameSize, frameToTensor, validateInit } from '../tracker.js';
 import { type ExemplarFeatures, type SiamFCEngine, TfjsEngine } from '../engine/engine.js';
-import type { SiamFCConfig, SiamFCConfigInput } from './config.js';
+import { SiamFCConfig, type SiamFCConfigInput } from './config.js';
 import { SiamFCCore, type RgbImage } from './core.js';
 import { cropPatches } from './crop.js';
 import type { SiamFCNet } from './network.js';
@@ -50,7 +50,7 @@ export class SiamFCTracker implements Tracker {
   constructor(net: SiamFCNet, config: SiamFCConfigInput = {}, name = 'siamfc', engine?: SiamFCEngine) {
     this.net = net;
     this.name = name;
-    this.core = new SiamFCCore(net.geometry, config);
+    this.core = new SiamFCCore(net.geometry, SiamFCConfig.parse(config));
     this.config = this.core.config;
     // rotated templates run on an engine's batched kernels: the tfjs one when none is given (it owns nothing)
     this.engine = engine ?? (this.config.templates > 1 ? new TfjsEngine(net) : null);
