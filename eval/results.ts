@@ -15,7 +15,10 @@
  */
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type Box, fromOtb, toOtb } from '../tracker/geometry.js';
+import { type Box, fromOtb } from '../tracker/geometry.js';
+import { formatBoxes, formatFixed } from './result-lines.js';
+
+export { formatBoxes, formatFixed };
 import { type SequenceInput, type TrackerEvaluation, evaluateTracker } from './metrics.js';
 
 /** Error for a result or time file that cannot be read; names the file and (1-based) line. */
@@ -30,25 +33,6 @@ export class ResultFileError extends Error {
   }
 }
 
-/**
- * `x` with 3 (or `digits`) decimals exactly as C printf / numpy `%.3f` writes it: round half to even on the exact
- * binary value (JS `toFixed` rounds exact ties away from zero), `nan`/`inf` for non-finite values.
- */
-export function formatFixed(x: number, digits = 3): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  const s = x.toFixed(digits);
-  if (Math.abs(x) >= 1e21) return s;
-  // toFixed(100) is the exact decimal expansion of a double of this magnitude: a tail of exactly "5000…" is a tie.
-  const exact = Math.abs(x).toFixed(100);
-  const dot = exact.indexOf('.');
-  const tail = exact.slice(dot + 1 + digits);
-  if (!/^50*$/.test(tail)) return s;
-  const kept = digits === 0 ? exact.slice(0, dot) : exact.slice(0, dot + 1 + digits);
-  const lastDigit = Number(kept[kept.length - 1]);
-  if (lastDigit % 2 === 0) return (x < 0 ? '-' : '') + kept;
-  return s; // odd last digit: rounding up (away from zero) is also the even choice, which toFixed already did
-}
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -87,13 +71,6 @@ export function parseRows(text: string, file: string, columns: number): number[]
   return rows;
 }
 
-/** Boxes (0-based) → result-file text: one `%.3f` comma-separated line per box, 1-based unless `oneBased` is false. */
-export function formatBoxes(boxes: Box[], oneBased = true): string {
-  return boxes
-    .map((b) => (oneBased ? toOtb(b) : [b.x, b.y, b.width, b.height]).map((v) => formatFixed(v, 3)).join(','))
-    .map((l) => l + '\n')
-    .join('');
-}
 
 /** Result-file text → boxes (0-based); `file` names the source in errors. */
 export function parseBoxes(text: string, file: string, oneBased = true): Box[] {

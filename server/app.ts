@@ -33,6 +33,8 @@ import { jobRoutes } from './routes/jobs.js';
 import { miscRoutes } from './routes/misc.js';
 import { pageRoutes } from './routes/pages.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { browserRoutes, ORT_WEB } from './routes/browser.js';
+import { BrowserModels } from './browser-models.js';
 import { attachSockets, jobRoom, sessionRoom, type IoServer, type SocketData } from './sockets.js';
 import { connectRedis, redisStore, TRACK_QUEUE } from './redis.js';
 import { RedisJobQueue } from './redis-jobs.js';
@@ -145,7 +147,8 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
         useDefaults: true,
         directives: {
           'default-src': ["'self'"],
-          'script-src': ["'self'"],
+          // 'wasm-unsafe-eval': onnxruntime-web compiles its .wasm (tracking in the browser); no JS eval
+          'script-src': ["'self'", "'wasm-unsafe-eval'"],
           'style-src': ["'self'"],
           'img-src': ["'self'", 'blob:', 'data:'],
           'media-src': ["'self'", 'blob:', 'mediastream:'],
@@ -174,6 +177,7 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   app.use(accessMiddleware(policy));
   app.use(express.json({ limit: '64kb' }));
   app.use(pageRoutes(bundles));
+  app.use(browserRoutes(new BrowserModels(models, ORT_WEB.base)));
   app.use(uploadRoutes(uploads, {
     maxBytes: config.maxUploadMb * 1024 * 1024,
     video: { maxPixels: config.maxVideoPixels, maxSeconds: config.maxVideoSeconds, maxFrames: config.maxJobFrames },

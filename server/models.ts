@@ -28,7 +28,8 @@ interface Entry {
   net?: Promise<Loaded>;
 }
 
-interface Loaded {
+/** A loaded model: the shared network, its tracker settings, its engine (null: tfjs). */
+export interface Loaded {
   net: SiamFCNet;
   tracker: SiamFCConfigInput;
   engine: SiamFCEngine | null;
@@ -145,6 +146,12 @@ export class ModelRegistry {
 
   /** A new tracker on model `name`'s shared network (loaded on first use). The caller disposes the tracker only. */
   async createTracker(name: string): Promise<Tracker> {
+    const { name: n, net, tracker, engine } = await this.network(name);
+    return new SiamFCTracker(net, tracker, n, engine ?? undefined);
+  }
+
+  /** Model `name`'s shared network (loaded on first use) and its tracker settings; the registry keeps owning it. */
+  async network(name: string | undefined): Promise<Loaded & { name: string }> {
     const n = this.resolve(name);
     const entry = this.entries.get(n)!;
     if (!entry.net) {
@@ -153,13 +160,11 @@ export class ModelRegistry {
         entry.net = undefined;
       });
     }
-    let loaded: Loaded;
     try {
-      loaded = await entry.net;
+      return { ...(await entry.net), name: n };
     } catch (e) {
       throw new AppError('unavailable', `model "${n}" could not be loaded: ${(e as Error).message}`, 503);
     }
-    return new SiamFCTracker(loaded.net, loaded.tracker, n, loaded.engine ?? undefined);
   }
 
   private async load(entry: Entry): Promise<Loaded> {

@@ -4,6 +4,7 @@
  * reaches the browser bundle.
  */
 import { z } from 'zod';
+import type { SiamFCConfig } from '../tracker/siamfc/config.js';
 
 /** Error codes the server answers with (HTTP bodies and socket acks). */
 export type ErrorCode =
@@ -156,6 +157,32 @@ export interface ModelList {
   default: string;
   /** Model folders that exist but could not be read, with the reason. */
   broken: { name: string; reason: string }[];
+}
+
+/**
+ * What `GET /api/models/:name/browser` answers: where a browser gets the model's ONNX networks and everything it
+ * needs to run the same SiamFC loop (client/src/lib/browser-engine.ts). The file URLs carry the models' content
+ * hash (`?v=`), so a browser caches them for good and fetches again only when the model changes.
+ */
+export interface BrowserModel {
+  name: string;
+  format: 'rot-track/siamfc-onnx@1';
+  exemplarSize: number;
+  instanceSize: number;
+  responseSize: number;
+  /** Total stride of the backbone, pixels. */
+  stride: number;
+  channels: number;
+  /** The model's tracker hyper-parameters (SiamFCConfig, complete with defaults). */
+  tracker: SiamFCConfig;
+  /** URLs of `exemplar.onnx` and `search.onnx`. */
+  files: { exemplar: string; search: string };
+  /** Sizes of the two files, bytes. */
+  bytes: { exemplar: number; search: number };
+  /** Content hash of both files (the `v` of the URLs and their ETag). */
+  version: string;
+  /** Folder URL of onnxruntime-web's scripts and .wasm files (versioned: `/ort/<version>/`). */
+  runtime: string;
 }
 
 /** What an upload answers: the probe result and where to get the preview and the video. */

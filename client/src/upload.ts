@@ -3,12 +3,16 @@
  * over socket.io while the video plays with the box of the displayed frame drawn over it (frame = currentTime × fps;
  * playback waits when it gets ahead of the tracker). Progress, cancel, and downloads at the end. After a lost
  * connection the page follows its job again and says what became of it (still running, finished, interrupted, gone).
+ * "Track in this browser": the video is not uploaded; the browser decodes and tracks it (lib/local-video.ts) and
+ * offers the OTB boxes file and the JSON as downloads made in the page.
  */
 import type { JobEnd, JobFrame, JobInfo, JobProgress, UploadInfo, WireBox } from '../../server/protocol.js';
 import { $, ApiError, api, status } from './lib/api.js';
 import { boxDrawing, describeBox, paintBox } from './lib/boxes.js';
 import { loadModels } from './lib/models.js';
 import { connect, request } from './lib/socket.js';
+import { browserTrackingUnavailable, loadBrowserTracker } from './lib/browser-engine.js';
+import { measureFps, resultLinks, trackVideo } from './lib/local-video.js';
 
 const form = $<HTMLFormElement>('upload-form');
 const fileInput = $<HTMLInputElement>('file');
@@ -28,6 +32,15 @@ const jobStatus = $('job-status');
 const progress = $<HTMLProgressElement>('progress');
 const progressText = $('progress-text');
 const downloads = $('downloads');
+const localBox = $<HTMLInputElement>('local');
+const noLocal = browserTrackingUnavailable();
+if (noLocal) {
+  localBox.disabled = true;
+  localBox.parentElement!.title = `Not available: ${noLocal}`;
+}
+/** The file tracked in this browser (no upload), with its measured frame rate. */
+let localFile: { file: File; fps: number } | null = null;
+let localStop = false;
 
 const socket = connect();
 let upload: UploadInfo | null = null;
@@ -74,6 +87,10 @@ async function doUpload(): Promise<void> {
     return;
   }
   reset();
+  if (localBox.checked) {
+    await openLocal(file);
+    return;
+  }
   status(uploadStatus, `Uploading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`);
   const body = new FormData();
   if (singleImage.checked) body.append('mode', 'image');
@@ -90,6 +107,7 @@ async function doUpload(): Promise<void> {
 
 function reset(): void {
   upload = null;
+  localFile = null;
   initBox = null;
   job = null;
   boxes = [];
@@ -103,6 +121,7 @@ function reset(): void {
   progressText.textContent = '';
   $('progress-row').hidden = true;
   video.pause();
+  video.controls = true;
   video.removeAttribute('src');
   video.load();
 }
@@ -111,12 +130,17 @@ function showSetup(u: UploadInfo): void {
   setup.hidden = false;
   info.textContent = `${u.width}×${u.height} px · ${u.fps.toFixed(2)} fps · ${u.frames} frames · ${u.codec}` +
     (u.playable ? '' : ' · this format cannot play in the browser: boxes are shown over the first frame, the annotated mp4 plays at the end');
-  overlay.width = u.width;
-  overlay.height = u.height;
-  stage.style.aspectRatio = `${u.width} / ${u.height}`;
   preview.src = u.previewUrl;
   preview.hidden = false;
   video.hidden = true;
+  drawInitialBox(u.width, u.height);
+}
+
+/** Size the stage to the video and let the user drag the initial box on it (Start is enabled once there is one). */
+function drawInitialBox(width: number, height: number): void {
+  overlay.width = width;
+  overlay.height = height;
+  stage.style.aspectRatio = `${width} / ${height}`;
   paintBox(overlay, null);
   overlay.classList.add('drawing');
   boxText.textContent = 'Drag on the picture to draw a box around the object to track.';
@@ -133,8 +157,74 @@ function showSetup(u: UploadInfo): void {
   });
 }
 
-startBtn.addEventListener('click', () => void startJob());
+/** Open `file` in the page for tracking here: first frame shown, box drawn on it. Nothing is uploaded. */
+async function openLocal(file: File): Promise<void> {
+  status(uploadStatus, `Opening ${file.name} in this browser (not uploaded)…`);
+  video.src = URL.createObjectURL(file);
+  video.muted = true;
+  const ok = await new Promise<boolean>((r) => {
+    video.addEventListener('loadeddata', () => r(true), { once: true });
+    video.addEventListener('error', () => r(false), { once: true });
+  });
+  if (!ok || !video.videoWidth) {
+    status(uploadStatus, `This browser cannot decode ${file.name}; untick "track in this browser" to track it on the server.`, 'error');
+    return;
+  }
+  const fps = await measureFps(video);
+  video.currentTime = 0;
+  localFile = { file, fps };
+  status(uploadStatus, `Opened ${file.name} here (not uploaded).`, 'ok');
+  setup.hidden = false;
+  info.textContent = `${video.videoWidth}×${video.videoHeight} px · ${fps.toFixed(2)} fps · ${Math.floor(video.duration * fps + 1e-6)} frames · decoded and tracked in this browser`;
+  preview.hidden = true;
+  video.hidden = false;
+  video.controls = false;
+  drawInitialBox(video.videoWidth, video.videoHeight);
+}
+
+/** Track the opened file here, frame by frame, then offer the result files. */
+async function startLocal(): Promise<void> {
+  if (!localFile || !initBox) return;
+  const { file, fps } = localFile;
+  startBtn.disabled = true;
+  cancelBtn.disabled = false;
+  localStop = false;
+  stopDrawing?.();
+  stopDrawing = null;
+  overlay.classList.remove('drawing');
+  downloads.replaceChildren();
+  $('progress-row').hidden = false;
+  const model = modelSelect.value;
+  status(jobStatus, `Loading ${model} into this browser…`);
+  try {
+    const t = await loadBrowserTracker(model);
+    status(jobStatus, `Tracking in this browser with ${model} on ${t.description}…`);
+    const t0 = performance.now();
+    const frames = await trackVideo(video, t, initBox, fps, (f, total) => {
+      progress.max = total;
+      progress.value = f.frame + 1;
+      progressText.textContent = `${f.frame + 1} / ${total} frames (${Math.round((100 * (f.frame + 1)) / total)} %)`;
+      paintBox(overlay, f.box, `#${f.frame + 1} ${f.score.toFixed(2)}`);
+      stage.dataset.frame = String(f.frame);
+      stage.dataset.box = JSON.stringify(f.box);
+      $('tracker-fps').textContent = `${((f.frame + 1) / ((performance.now() - t0) / 1000)).toFixed(1)} fps`;
+    }, () => localStop);
+    t.tracker.dispose();
+    await t.engine.dispose();
+    const links = resultLinks(file.name, model, t.description, fps, { width: video.videoWidth, height: video.videoHeight }, frames);
+    downloads.replaceChildren(...links);
+    status(jobStatus, `${localStop ? 'Stopped' : 'Done'}: ${frames.length} frames tracked in this browser with ${model}; the results below are made here, nothing was uploaded.`, 'ok');
+  } catch (e) {
+    status(jobStatus, `Tracking in this browser failed: ${(e as Error).message}`, 'error');
+  } finally {
+    cancelBtn.disabled = true;
+    startBtn.disabled = false;
+  }
+}
+
+startBtn.addEventListener('click', () => void (localFile ? startLocal() : startJob()));
 cancelBtn.addEventListener('click', () => {
+  localStop = true;
   if (!job) return;
   cancelBtn.disabled = true;
   request(socket, 'job:cancel', { jobId: job.jobId }).catch((e) => status(jobStatus, `Cancel failed: ${(e as Error).message}`, 'error'));

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -49,4 +49,14 @@ export async function withBrowser<T>(fn: (ctx: BrowserContext) => Promise<T>, y4
     else process.env.TMPDIR = oldTmp;
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Drag a box on the page's `#overlay` from (x0, y0) to (x1, y1) in video pixels (`videoWidth` wide) with the mouse. */
+export async function dragBox(page: Page, videoWidth: number, x0: number, y0: number, x1: number, y1: number): Promise<void> {
+  const r = (await page.locator('#overlay').boundingBox())!;
+  const k = r.width / videoWidth;
+  await page.mouse.move(r.x + x0 * k, r.y + y0 * k);
+  await page.mouse.down();
+  await page.mouse.move(r.x + x1 * k, r.y + y1 * k, { steps: 6 });
+  await page.mouse.up();
 }

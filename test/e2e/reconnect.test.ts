@@ -14,7 +14,7 @@ import { createApp, type AppHandle } from '../../server/app.js';
 import { parseConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { makeVideo, startServer, type TestServer } from '../server/helpers.js';
-import { ARTIFACTS, browserSkip, withBrowser } from './browser.js';
+import { ARTIFACTS, browserSkip, dragBox, withBrowser } from './browser.js';
 
 const skip = browserSkip();
 let srv: TestServer;
@@ -40,12 +40,7 @@ async function startJob(page: Page): Promise<void> {
   await page.setInputFiles('#file', video);
   await page.click('form button[type=submit]');
   await page.waitForSelector('#setup:not([hidden])');
-  const r = (await page.locator('#overlay').boundingBox())!;
-  const k = r.width / 160;
-  await page.mouse.move(r.x + 18 * k, r.y + 38 * k);
-  await page.mouse.down();
-  await page.mouse.move(r.x + 46 * k, r.y + 66 * k, { steps: 6 });
-  await page.mouse.up();
+  await dragBox(page, 160, 18, 38, 46, 66);
   await page.click('#start');
   await page.waitForFunction(() => Number((document.getElementById('progress') as HTMLProgressElement).value) >= 3, undefined, { timeout: 30_000 });
 }

@@ -6,9 +6,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeVideo, startServer, type TestServer } from '../server/helpers.js';
-import { ARTIFACTS, browserSkip, withBrowser } from './browser.js';
+import { ARTIFACTS, browserSkip, dragBox, withBrowser } from './browser.js';
 
 const skip = browserSkip();
 let srv: TestServer;
@@ -96,5 +97,42 @@ test('a non-video upload shows the server\'s clear error on the page', { skip, t
     assert.match((await page.textContent('#upload-status')) ?? '', /Upload refused: "notes\.mp4" is not a video/);
     assert.doesNotMatch((await page.textContent('#upload-status')) ?? '', /\| |file:|<upload>/, 'no ffmpeg quoting or temp path');
     assert.equal(await page.locator('#setup').isHidden(), true);
+  });
+});
+
+test('track in this browser: nothing is uploaded, every frame is tracked in the page, the OTB and JSON files are made there', { skip, timeout: 150_000 }, async () => {
+  await withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(srv.url + '/');
+    const uploadsBefore = srv.handle.uploads.size;
+    await page.setInputFiles('#file', video);
+    await page.check('#local');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('#setup:not([hidden])', { timeout: 30_000 });
+    assert.match(await page.textContent('#video-info') ?? '', /320×240 px · 25\.00 fps · 100 frames · decoded and tracked in this browser/);
+    await dragBox(page, 320, 18, 38, 53, 73);
+    await page.click('#start');
+    await page.waitForFunction(() => /^Done: 100 frames tracked in this browser/.test(document.getElementById('job-status')!.textContent ?? ''), undefined, { timeout: 120_000 });
+    // the files are saved as a person saves them: by clicking the links
+    const files: { name: string; text: string }[] = [];
+    assert.equal(await page.locator('#downloads a').count(), 2);
+    for (const a of await page.locator('#downloads a').all()) {
+      const [d] = await Promise.all([page.waitForEvent('download'), a.click()]);
+      files.push({ name: d.suggestedFilename(), text: await readFile((await d.path())!, 'utf8') });
+    }
+    assert.deepEqual(files.map((f) => f.name), ['square-template-matching.txt', 'square-template-matching.json']);
+    const otb = files[0].text.trim().split('\n');
+    assert.equal(otb.length, 100, 'one OTB line per frame');
+    assert.equal(otb[0], '19.000,39.000,35.000,35.000', 'the initial box, 1-based');
+    const json = JSON.parse(files[1].text) as { frames: { frame: number; box: { x: number; width: number } }[]; video: { fps: number } };
+    assert.equal(json.frames.length, 100);
+    assert.ok(Math.abs(json.video.fps - FPS) < 0.5, `measured fps ${json.video.fps}`);
+    const last = json.frames[99].box;
+    assert.ok(Math.abs(last.x + last.width / 2 - (squareX(99.5) + 16)) < 8, `last box centre ${last.x + last.width / 2} vs square ${squareX(99.5) + 16}`);
+    assert.equal(srv.handle.uploads.size, uploadsBefore, 'the video was not uploaded');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'upload-local.png'), fullPage: true });
+    assert.deepEqual(errors, []);
   });
 });

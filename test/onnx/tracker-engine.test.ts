@@ -7,7 +7,7 @@ import { tf } from '../../tracker/tf.js';
 import type { Tensor1D, Tensor3D } from '../../tracker/tf.js';
 import { SiamFCNet, SiamFCTracker, cropPatches } from '../../tracker/siamfc.js';
 import { createBackbone } from '../../tracker/weights.js';
-import { tinyTrackerSpec } from '../helpers/tiny-tracker-spec.js';
+import { tinySpec } from '../helpers/tiny-spec.js';
 import { cropPatchesInto } from '../../tracker/engine/crop.js';
 import { TfjsEngine } from '../../tracker/engine/engine.js';
 import { OnnxEngine } from '../../tracker/node/onnx/onnx-engine.js';
@@ -46,7 +46,7 @@ test('JS crops equal cropPatches (inside, across the border, outside, tiny and h
   tf.dispose([img, imgF, avg]);
 });
 
-const spec = tinyTrackerSpec;
+const spec = tinySpec;
 
 for (const kind of ['none', 'ien'] as const) {
   test(`onnx-engine tracker = tfjs tracker on a synthetic sequence (${kind})`, ortSkip, async () => {

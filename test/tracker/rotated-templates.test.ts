@@ -8,7 +8,7 @@ import { SiamFCNet, SiamFCTracker } from '../../tracker/siamfc.js';
 import { createBackbone } from '../../tracker/weights.js';
 import { Backbone } from '../../tracker/backbones.js';
 import { templateMatchingSpec } from '../../tracker/registry.js';
-import { tinyTrackerSpec } from '../helpers/tiny-tracker-spec.js';
+import { tinySpec } from '../helpers/tiny-spec.js';
 import { marginSide, rotatedTemplates, templateAngles } from '../../tracker/engine/rotate-crop.js';
 import { OnnxEngine } from '../../tracker/node/onnx/onnx-engine.js';
 import { loadTracker, splitTemplateSuffix } from '../../tracker/node/load-tracker.js';
@@ -43,7 +43,7 @@ test('templates: angles over a full turn; the 0° template is the centre window,
   assert.throws(() => rotatedTemplates(new Float32Array(10 * 10 * 3), 10, E, [0]), /too small/);
 });
 
-const spec = tinyTrackerSpec;
+const spec = tinySpec;
 
 /** A grey frame with an asymmetric "L" target (a red bar and a blue foot) centred at (cx, cy), turned by k·90°. */
 function lFrame(k: number, W = 160, H = 120, cx = 80, cy = 60): RawFrame {

@@ -5,7 +5,7 @@
  * image (float32 box coordinates, double interpolation, float32 results), so on the cpu / native-cpu backends the
  * crops are bit-identical. Browser-safe.
  */
-import { cropBox, type CropRequest } from '../siamfc/crop.js';
+import { cropBox, type CropRequest } from '../siamfc/crop-box.js';
 
 const f32 = Math.fround;
 
@@ -73,4 +73,21 @@ export function cropPatchesInto(
       }
     }
   }
+}
+
+/**
+ * The average colour of an RGB image (`H × W × 3` values 0–255) as 3 float32 values, with the arithmetic of
+ * `tf.mean(image, [0, 1])` on tfjs-backend-cpu (each value ÷ H·W rounded to float32, summed in double in pixel
+ * order, the sum rounded to float32), so the engine path's average colour equals the tfjs path's bit for bit there.
+ */
+export function meanColor(rgb: ArrayLike<number>, H: number, W: number): Float32Array {
+  const n = H * W;
+  if (!(n > 0) || rgb.length !== n * 3) throw new Error(`meanColor: image has ${rgb.length} values, ${H}×${W}×3 expected`);
+  let s0 = 0, s1 = 0, s2 = 0;
+  for (let p = 0, i = 0; p < n; p++, i += 3) {
+    s0 += f32(rgb[i] / n);
+    s1 += f32(rgb[i + 1] / n);
+    s2 += f32(rgb[i + 2] / n);
+  }
+  return Float32Array.of(s0, s1, s2);
 }

@@ -1,8 +1,8 @@
-/** A tiny SiamFC backbone for engine tests (47/95 crops, widths ×1/8): plain (`none`) or IEN with R4 groups. */
+/** A tiny SiamFC backbone (47/95 crops, widths ×0.125) for engine tests: plain (`none`) or IEN R4. */
 import { type BackboneSpec, parseBackboneSpec } from '../../tracker/backbone-spec.js';
 
-/** The spec of a tiny tracker backbone of equivariance kind `kind`. */
-export function tinyTrackerSpec(kind: 'none' | 'ien'): BackboneSpec {
+/** The tiny spec of the engine tests, plain or IEN (R4 groups). */
+export function tinySpec(kind: 'none' | 'ien'): BackboneSpec {
   return parseBackboneSpec({
     name: `tiny-${kind}`,
     layers: [

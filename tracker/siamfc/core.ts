@@ -1,0 +1,200 @@
+/**
+ * The SiamFC tracker's state and arithmetic without tfjs: the target state (centre, size, search side), the crops of
+ * `init` and `update` in plain JavaScript (tracker/engine/crop.ts, into buffers reused frame after frame), and the
+ * step from the raw responses to the next box (bicubic ×responseUp upsampling, scale penalty, min/sum normalisation,
+ * Hann window, displacement, damped scale update). `SiamFCTracker` (tfjs or a synchronous engine) and
+ * `AsyncSiamFCTracker` (an asynchronous engine: onnxruntime-web in the browser) both run this one loop.
+ * Browser-safe: no tfjs, no Node.
+ */
+import type { Box } from '../geometry.js';
+import type { TrackResult } from '../tracker.js';
+import { cropPatchesInto, meanColor } from '../engine/crop.js';
+import { type ResizeTaps, resizeTaps, upsampleTaps } from '../engine/upsample.js';
+import { marginSide, rotatedTemplates, templateAngles } from '../engine/rotate-crop.js';
+import type { SiamFCConfig } from './config.js';
+import type { CropRequest } from './crop-box.js';
+import { argmax, cubicResizeMatrix, hannWindow } from './response.js';
+
+/** Sizes a SiamFC network assumes (SiamFCNet.geometry): crop sides, total stride, response side, in pixels. */
+export interface SiamFCGeometry {
+  exemplarSize: number;
+  instanceSize: number;
+  stride: number;
+  responseSize: number;
+}
+
+/** An RGB image as the crops read it: `height × width × 3` values 0–255, row-major. */
+export interface RgbImage {
+  rgb: ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+/** State and per-frame arithmetic of one SiamFC tracker (see the file comment). */
+export class SiamFCCore {
+  readonly config: SiamFCConfig;
+  readonly scaleFactors: number[];
+  private readonly upSize: number;
+  /** The cubic resize matrix's non-zero taps: `upsampleTaps` is `upsample` bit for bit, 4× fewer multiply-adds. */
+  private readonly upTaps: ResizeTaps;
+  /** One upsampled map per scale and the upsampling scratch, reused frame after frame. */
+  private readonly upMaps: Float64Array[];
+  private readonly upScratch: Float64Array;
+  private readonly hann: Float64Array;
+  // The reference's center, target_sz and x_sz (0-based pixels), avg_color.
+  private cx = 0;
+  private cy = 0;
+  private w = 0;
+  private h = 0;
+  private xSize = 0;
+  private zSize = 0;
+  private avg: Float32Array | null = null;
+  private exemplarBuf: Float32Array | null = null;
+  private searchBuf: Float32Array | null = null;
+  /** Rotated templates (config.templates > 1): the index of the current one. */
+  private template = 0;
+
+  /**
+   * `config`: complete, already validated settings (`SiamFCConfig.parse` in Node; the server's parsed copy in the
+   * browser, which keeps zod out of the page's bundle); only their presence is checked here.
+   */
+  constructor(readonly geometry: SiamFCGeometry, config: SiamFCConfig) {
+    for (const k of ['exemplarSize', 'instanceSize', 'stride', 'responseSize'] as const) {
+      if (!Number.isInteger(geometry[k]) || geometry[k] < 1) throw new Error(`SiamFC geometry: ${k} must be a positive integer, got ${geometry[k]}`);
+    }
+    for (const k of ['context', 'scaleNum', 'scaleStep', 'scaleLr', 'scalePenalty', 'windowInfluence', 'responseUp'] as const) {
+      if (typeof config?.[k] !== 'number' || !Number.isFinite(config[k])) throw new Error(`SiamFC settings: ${k} must be a number, got ${config?.[k]}`);
+    }
+    this.config = config;
+    const n = this.config.scaleNum;
+    this.scaleFactors = Array.from({ length: n }, (_, i) => this.config.scaleStep ** (i - (n - 1) / 2));
+    const r = geometry.responseSize;
+    this.upSize = r * this.config.responseUp;
+    this.upTaps = resizeTaps(cubicResizeMatrix(r, this.upSize), r, this.upSize);
+    // one upsampled map per scale and searched template (the current one and its two neighbours at most)
+    this.upMaps = Array.from({ length: n * Math.min(3, this.config.templates) }, () => new Float64Array(this.upSize * this.upSize));
+    this.upScratch = new Float64Array(this.upSize * r);
+    this.hann = hannWindow(this.upSize);
+  }
+
+  /** Set the state from the initial box (0-based x, y, w, h; validated by the caller); returns the exemplar crop request. */
+  start(box: Box): CropRequest {
+    const { exemplarSize, instanceSize } = this.geometry;
+    this.cx = box.x + (box.width - 1) / 2;
+    this.cy = box.y + (box.height - 1) / 2;
+    this.w = box.width;
+    this.h = box.height;
+    const p = this.config.context * (this.w + this.h);
+    this.zSize = Math.sqrt((this.w + p) * (this.h + p));
+    this.xSize = (this.zSize * instanceSize) / exemplarSize;
+    return { cx: this.cx, cy: this.cy, size: this.zSize };
+  }
+
+  /** `start(box)`, the image's average colour, and the exemplar crop `[1, E, E, 3]` (a buffer reused by the next init). */
+  exemplarCrop(img: RgbImage, box: Box): Float32Array {
+    const req = this.start(box);
+    const E = this.geometry.exemplarSize;
+    this.avg = meanColor(img.rgb, img.height, img.width);
+    this.exemplarBuf ??= new Float32Array(E * E * 3);
+    cropPatchesInto(this.exemplarBuf, img.rgb, img.height, img.width, this.avg, [req], E);
+    return this.exemplarBuf;
+  }
+
+  /**
+   * `start(box)`, the image's average colour, and the T rotated templates `[T, E, E, 3]` (config.templates): one
+   * exemplar crop with a margin at the exemplar's pixel pitch, turned by 0, 360/T, … degrees (engine/rotate-crop.ts).
+   */
+  templateCrops(img: RgbImage, box: Box): Float32Array {
+    const req = this.start(box);
+    const E = this.geometry.exemplarSize;
+    const S = marginSide(E);
+    this.avg = meanColor(img.rgb, img.height, img.width);
+    const big = new Float32Array(S * S * 3);
+    cropPatchesInto(big, img.rgb, img.height, img.width, this.avg, [{ ...req, size: (req.size * S) / E }], S);
+    this.template = 0;
+    return rotatedTemplates(big, S, E, templateAngles(this.config.templates));
+  }
+
+  /** Templates correlated this frame (indices): the current one first, then its neighbours (all when T ≤ 3). */
+  candidateTemplates(): number[] {
+    const T = this.config.templates;
+    if (T <= 3) return [this.template, ...Array.from({ length: T }, (_, t) => t).filter((t) => t !== this.template)];
+    return [this.template, (this.template + 1) % T, (this.template + T - 1) % T];
+  }
+
+  /** The search crop requests of the next frame, one per scale (smallest scale first). */
+  searchRequests(): CropRequest[] {
+    return this.scaleFactors.map((f) => ({ cx: this.cx, cy: this.cy, size: this.xSize * f }));
+  }
+
+  /** The search crops `[k, X, X, 3]` of `img` at every scale (k = scaleNum), in a buffer reused frame after frame. */
+  searchCrops(img: RgbImage): Float32Array {
+    if (!this.avg) throw new Error('SiamFC: update() called before init()');
+    const X = this.geometry.instanceSize;
+    const n = this.scaleFactors.length;
+    this.searchBuf ??= new Float32Array(n * X * X * 3);
+    cropPatchesInto(this.searchBuf, img.rgb, img.height, img.width, this.avg, this.searchRequests(), X);
+    return this.searchBuf;
+  }
+
+  /**
+   * The next box from the raw responses `[k, T, r, r]` of the search crops (k scales; T = the candidate templates,
+   * `candidateTemplates()`, 1 without rotated templates); `score` = the chosen response's raw peak, and with rotated
+   * templates `angle` = the chosen template's.
+   */
+  locate(responses: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }): TrackResult {
+    const { instanceSize, stride, responseSize: r } = this.geometry;
+    const n = this.config.scaleNum;
+    const templates = this.config.templates > 1 ? this.candidateTemplates() : [0];
+    const T = templates.length;
+    if (responses.length !== n * T * r * r) {
+      throw new Error(`SiamFC: expected ${n}×${T === 1 ? '' : `${T}×`}${r}×${r} response values, got ${responses.length}`);
+    }
+    const mid = (n - 1) / 2;
+    const U = this.upSize;
+    // Upsample every scale (× template), apply the penalties to the non-unit scales and the neighbouring templates,
+    // pick the highest peak; template j = 0 is the current one.
+    let best: { id: number; tpl: number; peak: number; penalty: number; map: Float64Array } = {
+      id: mid, tpl: 0, peak: -Infinity, penalty: 1, map: new Float64Array(0),
+    };
+    for (let s = 0; s < n; s++) {
+      for (let j = 0; j < T; j++) {
+        const slot = s * T + j;
+        const map = upsampleTaps(responses.subarray(slot * r * r, (slot + 1) * r * r), this.upTaps, this.upMaps[slot], this.upScratch);
+        const penalty = (s !== mid ? this.config.scalePenalty : 1) * (j !== 0 ? this.config.rotationPenalty : 1);
+        if (penalty !== 1) for (let i = 0; i < map.length; i++) map[i] *= penalty;
+        const peak = argmax(map).value;
+        if (peak > best.peak) best = { id: s, tpl: j, peak, penalty, map };
+      }
+    }
+    this.template = templates[best.tpl];
+    const rawPeak = best.peak / best.penalty;
+    const map = best.map;
+    let min = Infinity;
+    for (let i = 0; i < map.length; i++) if (map[i] < min) min = map[i];
+    let sum = 0;
+    for (let i = 0; i < map.length; i++) sum += map[i] -= min;
+    const wi = this.config.windowInfluence;
+    for (let i = 0; i < map.length; i++) map[i] = (1 - wi) * (map[i] / (sum + 1e-16)) + wi * this.hann[i];
+    const loc = argmax(map).index;
+    const row = Math.floor(loc / U);
+    const col = loc % U;
+    const scale = this.scaleFactors[best.id];
+    // displacement: upsampled response → search crop pixels → image pixels
+    const toImage = ((stride / this.config.responseUp) * this.xSize * scale) / instanceSize;
+    this.cy += (row - (U - 1) / 2) * toImage;
+    this.cx += (col - (U - 1) / 2) * toImage;
+    const damped = 1 - this.config.scaleLr + this.config.scaleLr * scale;
+    this.w *= damped;
+    this.h *= damped;
+    this.xSize *= damped;
+    const box = { x: this.cx - (this.w - 1) / 2, y: this.cy - (this.h - 1) / 2, width: this.w, height: this.h };
+    if (this.config.templates === 1) return { box, score: rawPeak };
+    return { box, score: rawPeak, angle: (360 * this.template) / this.config.templates };
+  }
+
+  /** Forget the target (the buffers stay for the next init). */
+  reset(): void {
+    this.avg = null;
+  }
+}
