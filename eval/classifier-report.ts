@@ -29,6 +29,11 @@ export interface ClassifierEvalResult {
   testCount: number;
   /** L_G per conv layer for the rotations 90°, 180°, 270° (mean over the angles). */
   lgC4: number[];
+  /**
+   * `lgC4` normalised: each angle's MSE divided by the mean per-channel variance of the unrotated features on the same
+   * pixels (unitless; ~1 when the features are unrelated to their rotated copies). Absent in older results.json.
+   */
+  lgC4Variance?: number[];
   /** L_G per conv layer for the rotations 45°, 90°, …, 315° (bilinear, masked), when measured. */
   lgC8?: number[];
   /** Number of test digits L_G was measured on. */
@@ -93,7 +98,7 @@ export async function evaluateClassifier(
     return {
       name, variant: model.spec.variant, groups: model.resolved.groups, channels: cc.channels,
       totalChannels: cc.totalChannels, pooled: cc.pooled, parameters: model.parameterCount(),
-      accuracy: n ? correct / n : 0, testCount: n, lgC4: c4.perLayer, lgC8: c8?.perLayer, lgCount,
+      accuracy: n ? correct / n : 0, testCount: n, lgC4: c4.perLayer, lgC4Variance: c4.normalised.variance, lgC8: c8?.perLayer, lgCount,
       ...(pooledR4 ? { lgC4PooledR4: pooledR4 } : {}),
     };
   } finally {
@@ -140,6 +145,7 @@ export function renderClassifierReport(results: ClassifierEvalResult[], meta: Cl
     L.push('');
   };
   lgTable('Per-layer L_G, rotations 90°/180°/270° (exact on the grid)', (r) => r.lgC4);
+  lgTable('Per-layer L_G normalised by the feature variance, rotations 90°/180°/270° (unitless; ~1 = unrelated)', (r) => r.lgC4Variance);
   lgTable('Per-layer L_G, rotations 45°…315° (bilinear, valid-mask)', (r) => r.lgC8);
   lgTable('Plain CNNs measured on R4-pooled features (max over contiguous groups of 4 channels, C4 rotations)',
     (r) => r.lgC4PooledR4);

@@ -20,14 +20,15 @@ import { Classifiers } from './classifier.js';
 import { ClientBundles } from './client-bundle.js';
 import type { ServerConfig } from './config.js';
 import { AppError, toWireError } from './errors.js';
-import { EvalRunner } from './eval-jobs.js';
+import { EvalRunner, type EvalService } from './eval-jobs.js';
+import { RedisEvalQueue } from './redis-evals.js';
 import { EvalReports } from './eval-reports.js';
 import type { JobService } from './job-service.js';
 import { JobQueue } from './jobs.js';
 import { PerKeyCounter } from './limits.js';
 import { createLogger, type Logger } from './log.js';
 import { ModelRegistry } from './models.js';
-import type { ClientToServerEvents, JobEnd, JobFrame, JobProgress, ServerToClientEvents } from './protocol.js';
+import type { ClientToServerEvents, EvalEnd, EvalProgress, JobEnd, JobFrame, JobProgress, ServerToClientEvents } from './protocol.js';
 import { TokenBuckets } from './rate-limit.js';
 import { jobRoutes } from './routes/jobs.js';
 import { miscRoutes } from './routes/misc.js';
@@ -36,7 +37,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import { browserRoutes, ORT_WEB } from './routes/browser.js';
 import { BrowserModels } from './browser-models.js';
 import { attachSockets, jobRoom, sessionRoom, type IoServer, type SocketData } from './sockets.js';
-import { connectRedis, redisStore, TRACK_QUEUE } from './redis.js';
+import { connectRedis, EVAL_QUEUE, redisStore, TRACK_QUEUE } from './redis.js';
 import { RedisJobQueue } from './redis-jobs.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { sweepOrphans } from './store/sweep.js';
@@ -59,7 +60,7 @@ export interface AppHandle {
   /** The HTTP server both are attached to (call `listen` on it). */
   server: HttpServer;
   jobs: JobService;
-  evals: EvalRunner;
+  evals: EvalService;
   uploads: UploadStore;
   models: ModelRegistry;
   bundles: ClientBundles;
@@ -80,7 +81,7 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   const rstore = redis ? redisStore(redis) : undefined;
   const store = rstore ?? openSqliteStore(path.join(root, STATE_DB));
   const saved = await store.load();
-  const uploads = new UploadStore(root, config.retentionMinutes * 60_000, store, log);
+  const uploads = new UploadStore(root, config.retentionMinutes * 60_000, store, log, rstore ? (id) => rstore.getUpload(id) : undefined);
   await uploads.init();
   await uploads.restore(saved.uploads);
   const jobsDir = path.join(root, 'jobs');
@@ -110,8 +111,8 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
   });
 
   // Rooms span server processes through Redis: a job's events reach its watchers on every server.
-  // (the third one is the queue's: BullMQ leaves a connection it was given open, so close() ends all three)
-  const adapterClients = redis ? [redis.duplicate(), redis.duplicate(), redis.duplicate()] : [];
+  // (the third and fourth are the queues': BullMQ leaves a connection it was given open, so close() ends them all)
+  const adapterClients = redis ? [redis.duplicate(), redis.duplicate(), redis.duplicate(), redis.duplicate()] : [];
   for (const c of adapterClients) c.on('error', (e: Error) => log.warn('redis.error', { error: e.message }));
   if (adapterClients.length) io.adapter(createAdapter(adapterClients[0], adapterClients[1]));
   const limits = { concurrency: config.jobConcurrency, maxQueued: config.maxQueuedJobs, maxFrames: config.maxJobFrames, graceMs: config.jobGraceSeconds * 1000 };
@@ -129,11 +130,10 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
     uploads: uploads.ids(), jobs: jobs.ids(), fixed: new Set(['jobs', 'incoming', STATE_DB, `${STATE_DB}-wal`, `${STATE_DB}-shm`]),
   });
   log.info('state.restored', { uploads: uploads.size, jobs: saved.jobs.length, swept: swept.length });
-  const evals = new EvalRunner(
-    path.resolve(config.datasetRoot), path.resolve(config.evalDir), path.resolve(config.modelDir), config.backend, models,
-    { progress: (owner, p) => io.to(sessionRoom(owner)).emit('eval:progress', p), end: (owner, e) => io.to(sessionRoom(owner)).emit('eval:end', e) },
-    log,
-  );
+  const evalSink = { progress: (owner: string, p: EvalProgress) => io.to(sessionRoom(owner)).emit('eval:progress', p), end: (owner: string, e: EvalEnd) => io.to(sessionRoom(owner)).emit('eval:end', e) };
+  const evals: EvalService = redis
+    ? new RedisEvalQueue(path.resolve(config.datasetRoot), models, redis, new Queue(EVAL_QUEUE, { connection: adapterClients[3] }), config.maxQueuedJobs, evalSink, log)
+    : new EvalRunner(path.resolve(config.datasetRoot), path.resolve(config.evalDir), path.resolve(config.modelDir), config.backend, models, evalSink, log);
   const sockets = attachSockets(io, {
     jobs, evals, models, log, rate: { perSec: config.socketRatePerSec, burst: config.socketBurst }, maxCamFrameBytes: config.maxCamFrameBytes,
     maxCamFramePixels: config.maxFramePixels, maxPerIp: config.maxSocketsPerIp,

@@ -12,6 +12,11 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Default folder of evaluation reports (the server's and the workers' `--eval-dir`). */
+export const DEFAULT_EVAL_DIR = path.join(ROOT, 'eval', 'runs');
+/** Default dataset evaluations run on (the server's and the workers' `--dataset-root`). */
+export const DEFAULT_DATASET_ROOT = path.resolve(ROOT, '..', 'shared', 'data', 'otb-mini');
+
 /** The configuration schema; every field has a default. */
 export const ServerConfig = z
   .object({
@@ -26,8 +31,8 @@ export const ServerConfig = z
     jobGraceSeconds: z.coerce.number().nonnegative().default(30).describe('A job whose client went away is cancelled after this many seconds without a subscriber.'),
     modelDir: z.string().min(1).default(path.join(ROOT, 'tracker', 'models')).describe('Trained models: `<modelDir>/<name>/model.json`.'),
     defaultModel: z.string().default('').describe('The tracker clients get unless they choose: a model name; empty = the one `<modelDir>/default.json` names (picked by measured held-out accuracy), else ien-siamfc, het-siamfc, … in Table 3\'s order.'),
-    evalDir: z.string().min(1).default(path.join(ROOT, 'eval', 'runs')).describe('Evaluation reports: `<evalDir>/<run>/report.md` + plots.'),
-    datasetRoot: z.string().min(1).default(path.resolve(ROOT, '..', 'shared', 'data', 'otb-mini')).describe('The OTB-layout dataset evaluations run on (set by the server\'s operator; clients only pick sequences).'),
+    evalDir: z.string().min(1).default(DEFAULT_EVAL_DIR).describe('Evaluation reports: `<evalDir>/<run>/report.md` + plots.'),
+    datasetRoot: z.string().min(1).default(DEFAULT_DATASET_ROOT).describe('The OTB-layout dataset evaluations run on (set by the server\'s operator; clients only pick sequences).'),
     backend: z.string().min(1).default('auto').describe('tfjs backend request for initBackend (\'auto\', \'wasm\', \'cpu\', \'tensorflow\', …).'),
     engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto').describe('Inference engine of the trackers: auto (onnxruntime-node when it loads, else tfjs), onnx or tfjs.'),
     maxMessageBytes: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024).describe('Largest socket.io message, bytes.'),

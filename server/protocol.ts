@@ -228,6 +228,8 @@ export interface JobFrame {
   box: WireBox;
   score: number;
   fps: number;
+  /** When the box was made (ms since the epoch, the tracking process's clock): box latency = arrival − t. */
+  t?: number;
 }
 
 /** Progress of a job: frames done out of the total (the total is the probe's count; may be corrected at the end). */

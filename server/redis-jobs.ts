@@ -48,6 +48,7 @@ export class RedisJobQueue implements JobService {
   }
 
   async start(uploadId: string, box: Box, model: string | undefined, _watcher: string, owner: string): Promise<JobInfo> {
+    await this.deps.uploads.fetch(uploadId); // accepted by another server process: known from here on
     const { upload, name } = checkStart(this.deps, uploadId, box, model);
     const waiting = await this.queue.getWaitingCount();
     if (waiting >= this.limits.maxQueued) throw new AppError('queue_full', `the job queue is full (${waiting} waiting); try again later`, 503);

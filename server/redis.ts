@@ -10,6 +10,8 @@ import type { JobRecord, StateStore, StoredState, UploadRecord } from './store/t
 
 /** Name of the BullMQ queue of tracking jobs. */
 export const TRACK_QUEUE = 'rot-track-track';
+/** Name of the BullMQ queue of evaluation runs. */
+export const EVAL_QUEUE = 'rot-track-eval';
 /** Key prefix of everything rot-track keeps in Redis. */
 export const KEY_PREFIX = 'rot-track';
 /** Set of job ids whose cancellation was asked for (checked by a worker before and while it runs a job). */
@@ -26,6 +28,37 @@ export const TrackJobData = z
   })
   .strict();
 export type TrackJobData = z.infer<typeof TrackJobData>;
+
+/** Hash of the evaluation runs queued or running: run id → JSON `EvalRecord` (deleted when the run ends). */
+export const EVALS_KEY = `${KEY_PREFIX}:evals`;
+
+/** The payload of a queued evaluation run (checked by the server that accepted it; checked again by the worker). */
+export const EvalJobData = z
+  .object({
+    runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+    owner: z.string().min(1).max(200),
+    benchmark: z.string().min(1).max(300),
+    trackers: z.array(z.string().min(1).max(200)).min(1).max(6),
+    sequences: z.array(z.string()).min(1),
+    delta: z.number().min(0).max(45).optional(),
+    picked: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)).min(1).max(200).optional(),
+  })
+  .strict();
+export type EvalJobData = z.infer<typeof EvalJobData>;
+
+/** An evaluation run queued or running in the Redis mode. */
+export interface EvalRecord {
+  runId: string;
+  owner: string;
+  state: 'queued' | 'running';
+  createdAt: number;
+}
+
+/** The record of run `runId`, if it is queued or running. */
+export async function getEvalRecord(client: Redis, runId: string): Promise<EvalRecord | undefined> {
+  const v = await client.hget(EVALS_KEY, runId);
+  return v === null ? undefined : (JSON.parse(v) as EvalRecord);
+}
 
 /** The Redis URL did not answer (or refused us); the message is one line naming the URL and the reason. */
 export class RedisUnavailable extends Error {

@@ -8,7 +8,7 @@ import type { Server, Socket } from 'socket.io';
 import { newSession, sessionOf } from './access.js';
 import type { ZodType } from 'zod';
 import { describeZodError, toWireError } from './errors.js';
-import type { EvalRunner } from './eval-jobs.js';
+import type { EvalService } from './eval-jobs.js';
 import type { JobService } from './job-service.js';
 import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
@@ -45,7 +45,7 @@ export const sessionRoom = (id: string) => `session:${id}`;
 /** What the socket handlers need. */
 export interface SocketDeps {
   jobs: JobService;
-  evals: EvalRunner;
+  evals: EvalService;
   models: ModelRegistry;
   log: Logger;
   rate: { perSec: number; burst: number };

@@ -5,7 +5,7 @@
  * any point leaves either no result folder or a complete one, never a half-written one under the job's name.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Box } from '../tracker/geometry.js';
 import { trackSequence } from '../tracker/tracker.js';
@@ -67,7 +67,7 @@ export async function trackJob(
       onFrame: (index, result, seconds) => {
         trackSeconds += seconds;
         fps = (index + 1) / Math.max(trackSeconds, 1e-9);
-        onFrame({ jobId: spec.id, frame: index, box: result.box, score: result.score, fps });
+        onFrame({ jobId: spec.id, frame: index, box: result.box, score: result.score, fps, t: Date.now() });
       },
     });
   } finally {
@@ -92,8 +92,8 @@ export async function trackJob(
     await rename(part, final);
     return { frames: r.boxes.length, fps, warning, results };
   } finally {
+    // `.parts` itself stays: removing it when it looked empty raced with another job creating its part in it
+    // (ENOENT, seen in 1 of ~250 jobs of `server/load-webcam.ts --mode jobs` with 2 jobs at once).
     await rm(part, { recursive: true, force: true });
-    // Leave no empty folder behind; another job writing its part keeps it (ENOTEMPTY), and writeResults recreates it.
-    await rmdir(path.dirname(part)).catch(() => undefined);
   }
 }

@@ -45,7 +45,11 @@ function containerOf(info: VideoInfo): { ext: string; mime: string } {
 /** How often (ms) a use of an upload is written to the store; retention is counted in minutes. */
 const TOUCH_WRITE_MS = 10_000;
 
-/** The store of uploads: accept, look up, touch, expire; every upload is recorded in the StateStore. */
+/**
+ * The store of uploads: accept, look up, touch, expire; every upload is recorded in the StateStore. With a shared
+ * store (the Redis mode: several server processes over one folder) `lookup` reads one record, so an upload accepted
+ * by another server process is found (`fetch`) and one another process still uses is not expired here.
+ */
 export class UploadStore {
   private readonly uploads = new Map<string, Upload>();
 
@@ -54,19 +58,39 @@ export class UploadStore {
     private readonly retentionMs: number,
     private readonly store: StateStore,
     private readonly log: Logger,
+    private readonly lookup?: (id: string) => Promise<UploadRecord | undefined>,
   ) {}
 
   /** Take the stored uploads after a restart; records whose files are gone are deleted. */
   async restore(records: UploadRecord[]): Promise<void> {
     for (const r of records) {
-      const dir = path.join(this.root, r.id);
-      const u: Upload = { ...r, dir, videoPath: path.join(dir, r.videoFile), previewPath: path.join(dir, 'preview.jpg'), busy: 0 };
+      const u = this.fromRecord(r);
       if (!existsSync(u.videoPath) || !existsSync(u.previewPath)) {
         await this.store.deleteUpload(r.id);
         continue;
       }
       this.uploads.set(r.id, u);
     }
+  }
+
+  private fromRecord(r: UploadRecord): Upload {
+    const dir = path.join(this.root, r.id);
+    return { ...r, dir, videoPath: path.join(dir, r.videoFile), previewPath: path.join(dir, 'preview.jpg'), busy: 0 };
+  }
+
+  /**
+   * The upload `id` like `get`, but first looked up in the shared store when this process does not know it (accepted
+   * by another server process since this one started). Ids are checked by the callers' patterns before they get here.
+   */
+  async fetch(id: string): Promise<Upload> {
+    if (!this.uploads.has(id) && this.lookup) {
+      const r = await this.lookup(id);
+      if (r) {
+        const u = this.fromRecord(r);
+        if (existsSync(u.videoPath) && existsSync(u.previewPath) && !this.uploads.has(id)) this.uploads.set(id, u);
+      }
+    }
+    return this.get(id);
   }
 
   /** Ids of the uploads known (for the orphan sweep). */
@@ -169,6 +193,14 @@ export class UploadStore {
     let n = 0;
     for (const u of [...this.uploads.values()]) {
       if (u.busy > 0 || now - u.lastUsed < this.retentionMs) continue;
+      if (this.lookup) {
+        // Another server process may have used it since (its uses are written to the shared store) or deleted it.
+        const r = await this.lookup(u.id);
+        if (r && now - r.lastUsed < this.retentionMs) {
+          u.lastUsed = r.lastUsed;
+          continue;
+        }
+      }
       this.uploads.delete(u.id);
       await this.store.deleteUpload(u.id);
       await rm(u.dir, { recursive: true, force: true });

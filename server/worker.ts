@@ -5,6 +5,7 @@
  * is kept up to date in Redis, its result files are written atomically under `<uploadDir>/jobs/<id>/` (a shared
  * folder). A worker killed mid-job leaves a stalled BullMQ job, which another worker (or this one, restarted) runs
  * again from the first frame once the lock (`--lock-ms`) has expired. A malformed job is failed with its reason.
+ * The same process also runs the evaluation runs servers queue (worker-evals.ts; `--eval-concurrency`, default 1).
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { z } from 'zod';
 import { initBackend, type BackendRequest } from '../tracker/node/backend.js';
-import { kebab, parseSettings, readSettings, ROOT, settingsOrExit } from './config.js';
+import { DEFAULT_DATASET_ROOT, DEFAULT_EVAL_DIR, kebab, parseSettings, readSettings, ROOT, settingsOrExit } from './config.js';
 import { describeZodError } from './errors.js';
 import { ACTIVE, jobEnd } from './jobs.js';
 import { createLogger } from './log.js';
@@ -20,6 +21,7 @@ import { ModelRegistry } from './models.js';
 import type { ServerToClientEvents } from './protocol.js';
 import { CANCEL_CHANNEL, CANCELLED_SET, connectRedis, redisStore, RedisUnavailable, TRACK_QUEUE, TrackJobData } from './redis.js';
 import { jobRoom } from './sockets.js';
+import { startEvalWorker } from './worker-evals.js';
 import type { JobRecord } from './store/types.js';
 import { removeParts, trackJob } from './track-job.js';
 
@@ -30,23 +32,30 @@ export const WorkerConfig = z
   .object({
     redis: z.string().regex(/^rediss?:\/\/\S+$/, 'a Redis URL looks like redis://127.0.0.1:6379'),
     concurrency: int(1, 64).default(1),
+    evalConcurrency: int(0, 16).default(1),
     uploadDir: z.string().min(1).default(path.join(tmpdir(), 'rot-track-uploads')),
     modelDir: z.string().min(1).default(path.join(ROOT, 'tracker', 'models')),
+    evalDir: z.string().min(1).default(DEFAULT_EVAL_DIR),
+    datasetRoot: z.string().min(1).default(DEFAULT_DATASET_ROOT),
     backend: z.string().min(1).default('auto'),
     engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
     lockMs: int(500, 600_000).default(30_000),
+    // How many times a job whose worker died (SIGKILL, lost machine) is run again before it is failed: a job that
+    // kills every worker that takes it must end, but a run of unrelated deaths must not lose a job (bench:redis-soak
+    // saw a job hit 4 times in 18 kills with the old limit of 3).
+    maxStalls: int(0, 1000).default(10),
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .strict();
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 
 const WORKER_ENV: Record<keyof WorkerConfig, string> = {
-  redis: 'ROT_TRACK_REDIS', concurrency: 'ROT_TRACK_WORKER_CONCURRENCY', uploadDir: 'ROT_TRACK_UPLOAD_DIR', modelDir: 'ROT_TRACK_MODEL_DIR',
-  backend: 'ROT_TRACK_BACKEND', engine: 'ROT_TRACK_ENGINE', lockMs: 'ROT_TRACK_LOCK_MS', logLevel: 'ROT_TRACK_LOG_LEVEL',
+  redis: 'ROT_TRACK_REDIS', concurrency: 'ROT_TRACK_WORKER_CONCURRENCY', evalConcurrency: 'ROT_TRACK_WORKER_EVAL_CONCURRENCY',
+  uploadDir: 'ROT_TRACK_UPLOAD_DIR', modelDir: 'ROT_TRACK_MODEL_DIR', evalDir: 'ROT_TRACK_EVAL_DIR', datasetRoot: 'ROT_TRACK_DATASET_ROOT',
+  backend: 'ROT_TRACK_BACKEND', engine: 'ROT_TRACK_ENGINE', lockMs: 'ROT_TRACK_LOCK_MS', maxStalls: 'ROT_TRACK_MAX_STALLS', logLevel: 'ROT_TRACK_LOG_LEVEL',
 };
 
-/** How long a worker may hold a job without renewing its lock before it counts as dead (SIGKILL, lost machine). */
-const MAX_STALLS = 3;
+
 
 async function main(): Promise<void> {
   const config = settingsOrExit('rot-track worker', () => parseSettings(WorkerConfig, WORKER_ENV, readSettings(process.argv.slice(2), process.env, WORKER_ENV)),
@@ -131,7 +140,7 @@ async function main(): Promise<void> {
 
   const worker = new Worker(TRACK_QUEUE, processor, {
     connection: client.duplicate(), concurrency: config.concurrency, lockDuration: config.lockMs,
-    stalledInterval: Math.max(250, Math.round(config.lockMs / 2)), maxStalledCount: MAX_STALLS,
+    stalledInterval: Math.max(250, Math.round(config.lockMs / 2)), maxStalledCount: config.maxStalls,
   });
   worker.on('error', (e) => log.warn('worker.error', { error: String(e) }));
   // Failed by BullMQ itself (a job that stalled too often): its record must not stay `running`.
@@ -143,12 +152,20 @@ async function main(): Promise<void> {
       .catch((err) => log.warn('job.store_error', { job: id, error: String(err) }));
   });
   await worker.waitUntilReady();
-  log.info('worker.ready', { queue: TRACK_QUEUE, concurrency: config.concurrency, pid: process.pid, models: models.list().models.map((m) => m.name) });
+  const evalWorker = config.evalConcurrency > 0
+    ? await startEvalWorker({
+      client, emitter, running, log, concurrency: config.evalConcurrency, lockMs: config.lockMs, maxStalls: config.maxStalls,
+      ctx: { datasetRoot: path.resolve(config.datasetRoot), evalDir: path.resolve(config.evalDir), modelDir: path.resolve(config.modelDir), backend: config.backend, models, log },
+    })
+    : null;
+  log.info('worker.ready', {
+    queue: TRACK_QUEUE, concurrency: config.concurrency, evalConcurrency: config.evalConcurrency, pid: process.pid, models: models.list().models.map((m) => m.name),
+  });
 
   const stop = (signal: string) => {
     log.info('worker.stopping', { signal });
     // Running jobs are not finished here: their locks lapse and another worker runs them again.
-    void worker.close(true).finally(() => process.exit(0));
+    void Promise.all([worker.close(true), evalWorker?.close(true)]).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };
   process.on('SIGINT', () => stop('SIGINT'));

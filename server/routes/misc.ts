@@ -4,7 +4,7 @@
 import { Router } from 'express';
 import type { Classifiers } from '../classifier.js';
 import { AppError, describeZodError } from '../errors.js';
-import type { EvalRunner } from '../eval-jobs.js';
+import type { EvalService } from '../eval-jobs.js';
 import type { EvalReports } from '../eval-reports.js';
 import type { ModelRegistry } from '../models.js';
 import { ClassifyFeaturesSchema, ClassifySchema } from '../protocol.js';
@@ -19,7 +19,7 @@ export interface HealthInfo {
 }
 
 /** Health, models, eval and classifier routes. */
-export function miscRoutes(models: ModelRegistry, reports: EvalReports, classifiers: Classifiers, evals: EvalRunner, health: HealthInfo): Router {
+export function miscRoutes(models: ModelRegistry, reports: EvalReports, classifiers: Classifiers, evals: EvalService, health: HealthInfo): Router {
   const r = Router();
   r.get('/api/health', (_req, res) => {
     res.json({
@@ -38,7 +38,7 @@ export function miscRoutes(models: ModelRegistry, reports: EvalReports, classifi
     await models.refresh();
     const list = models.list();
     // The form preselects the server's default model (not the first name alphabetically).
-    res.json({ ok: true, data: { ...evals.describe(), models: list.models.map((m) => m.name), defaultModel: list.default } });
+    res.json({ ok: true, data: { ...(await evals.describe()), models: list.models.map((m) => m.name), defaultModel: list.default } });
   });
   r.get('/api/eval/reports', async (_req, res) => {
     res.json({ ok: true, data: { root: 'evalDir (server setting)', reports: await reports.list() } });

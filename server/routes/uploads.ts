@@ -76,17 +76,17 @@ export function uploadRoutes(store: UploadStore, policy: UploadPolicy): Router {
     });
   });
 
-  r.get('/api/uploads/:id', (req, res) => {
-    res.json({ ok: true, data: store.describe(store.get(idParam(req.params.id, 'upload id'))) });
+  r.get('/api/uploads/:id', async (req, res) => {
+    res.json({ ok: true, data: store.describe(await store.fetch(idParam(req.params.id, 'upload id'))) });
   });
 
-  r.get('/api/uploads/:id/preview.jpg', (req, res, next) => {
-    const u = store.get(idParam(req.params.id, 'upload id'));
+  r.get('/api/uploads/:id/preview.jpg', async (req, res, next) => {
+    const u = await store.fetch(idParam(req.params.id, 'upload id'));
     res.type('image/jpeg').sendFile(u.previewPath, { dotfiles: 'deny' }, (e) => e && next(e));
   });
 
-  r.get('/api/uploads/:id/video', (req, res, next) => {
-    const u = store.get(idParam(req.params.id, 'upload id'));
+  r.get('/api/uploads/:id/video', async (req, res, next) => {
+    const u = await store.fetch(idParam(req.params.id, 'upload id'));
     res.type(store.mimeOf(u)).sendFile(u.videoPath, { dotfiles: 'deny' }, (e) => e && next(e));
   });
   return r;

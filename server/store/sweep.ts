@@ -4,6 +4,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { PARTS_DIR } from '../track-job.js';
 
 /** What the sweep keeps: folder names of uploads under `root`, of jobs under `jobsDir`, and other entries of `root`. */
 export interface SweepKeep {
@@ -25,7 +26,9 @@ export async function sweepOrphans(root: string, jobsDir: string, incomingDir: s
     }
   };
   await sweep(root, (n) => keep.fixed.has(n) || keep.uploads.has(n));
-  await sweep(jobsDir, (n) => keep.jobs.has(n));
+  // the folder of unfinished result files stays (jobs write into it concurrently); what is in it at start is stale
+  await sweep(jobsDir, (n) => keep.jobs.has(n) || n === PARTS_DIR);
+  await sweep(path.join(jobsDir, PARTS_DIR), () => false);
   await sweep(incomingDir, () => false);
   return removed;
 }

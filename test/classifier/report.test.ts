@@ -36,6 +36,8 @@ test('evaluateClassifier: accuracy in [0, 1] over the requested count; GCNN L_G 
   assert.equal(rg.testCount, 10);
   assert.ok(rg.accuracy >= 0 && rg.accuracy <= 1 && Number.isInteger(rg.accuracy * 10));
   rg.lgC4.forEach((v) => assert.ok(v < 1e-9, `gcnn L_G ${v}`));
+  assert.equal(rg.lgC4Variance!.length, 6);
+  rg.lgC4Variance!.forEach((v) => assert.ok(v < 1e-6, `gcnn normalised L_G ${v}`));
   assert.equal(rg.lgC8, undefined);
   assert.equal(rg.lgC4PooledR4, undefined);
   g.dispose();
@@ -56,8 +58,10 @@ const fake = (name: string, variant: string, lg: number, acc: number): Classifie
 });
 
 test('report: table rows, L_G tables, ratio to CNN-aug, plot and commands are written', async () => {
-  const results = [fake('cnn', 'cnn', 1, 0.8), fake('cnn-aug', 'cnn', 0.5, 0.85), fake('ien-b1', 'ien', 5e-4, 0.9)];
+  const results = [fake('cnn', 'cnn', 1, 0.8), fake('cnn-aug', 'cnn', 0.5, 0.85), { ...fake('ien-b1', 'ien', 5e-4, 0.9), lgC4Variance: new Array(6).fill(2.5e-3) }];
   const md = renderClassifierReport(results, { notes: 'NOTE-TEXT', commands: ['bash x.sh'] });
+  // the normalised table lists only the results that carry it (older results.json do not)
+  assert.match(md, /### Per-layer L_G normalised by the feature variance[^\n]*\n\n\| model \| L1[^\n]*\n\|---[^\n]*\n\| ien-b1 \| 2\.5e-3 \| 2\.5e-3/);
   assert.match(md, /\| ien-b1 \| ien \| R4 \| 90\.00 \| 1,234 \|/);
   assert.match(md, /\| ien-b1 \| 1\.0e-3 \|/); // 5e-4 / 0.5 = 1e-3 relative to CNN-aug
   assert.match(md, /NOTE-TEXT/);

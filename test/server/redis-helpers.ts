@@ -4,6 +4,10 @@
  * collected. Without redis-server the tests fail under CI=true and are skipped loudly otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
+import type { Socket } from 'socket.io-client';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,9 +113,9 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
 }
 
 /** Start `server/index.ts` in the Redis mode over `dir` (uploads in `dir/uploads`); resolves with its URL. */
-export async function serveRedis(dir: string, redis: string): Promise<{ url: string; child: Child }> {
+export async function serveRedis(dir: string, redis: string, extra: string[] = []): Promise<{ url: string; child: Child }> {
   const child = spawnNode('server/index.ts', ['--port', '0', '--upload-dir', path.join(dir, 'uploads'), '--backend', 'wasm',
-    '--eval-dir', path.join(dir, 'eval'), '--model-dir', path.join(dir, 'models'), '--redis', redis]);
+    '--eval-dir', path.join(dir, 'eval'), '--model-dir', path.join(dir, 'models'), '--redis', redis, ...extra]);
   const m = await child.line(/"event":"server.listening","url":"([^"]+)"/);
   return { url: m[1].replace(/\/$/, ''), child };
 }
@@ -119,7 +123,39 @@ export async function serveRedis(dir: string, redis: string): Promise<{ url: str
 /** Start `server/worker.ts` on the same folders (lock of `lockMs`, so a killed worker's job is retried soon). */
 export async function startWorker(dir: string, redis: string, lockMs = 3000): Promise<Child> {
   const child = spawnNode('server/worker.ts', ['--redis', redis, '--upload-dir', path.join(dir, 'uploads'), '--model-dir', path.join(dir, 'models'),
-    '--backend', 'wasm', '--concurrency', '1', '--lock-ms', String(lockMs)]);
+    '--eval-dir', path.join(dir, 'eval'), '--backend', 'wasm', '--concurrency', '1', '--lock-ms', String(lockMs)]);
   await child.line(/"event":"worker.ready"/);
   return child;
+}
+
+/** What `redisPair` starts: the folder, the Redis URL, servers A and B (B may be replaced), sockets to close. */
+export interface RedisPair {
+  dir: string;
+  redis: string;
+  a: { url: string; child: Child };
+  b: { url: string; child: Child };
+  sockets: Socket[];
+}
+
+/**
+ * A redis-server of the file's own and two servers over one temp folder, started in `before` and stopped (with
+ * every child and socket) in `after`; nothing starts when `skip` is set.
+ */
+export function redisPair(prefix: string, skip: unknown): RedisPair {
+  const pair = { dir: '', redis: '', sockets: [] } as unknown as RedisPair;
+  let server: Awaited<ReturnType<typeof startRedis>> | undefined;
+  before(async () => {
+    if (skip) return;
+    pair.dir = await mkdtemp(path.join(tmpdir(), prefix));
+    server = await startRedis();
+    pair.redis = server.url;
+    [pair.a, pair.b] = await Promise.all([serveRedis(pair.dir, server.url), serveRedis(pair.dir, server.url)]);
+  });
+  after(async () => {
+    for (const s of pair.sockets) s.disconnect();
+    killChildren();
+    await server?.stop();
+    if (pair.dir) await rm(pair.dir, { recursive: true, force: true });
+  });
+  return pair;
 }

@@ -6,45 +6,26 @@
  * with its reason and the worker goes on; a job started on B is cancelled from A; and a URL that does not answer
  * stops the server with one line and a non-zero exit.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import type { Socket } from 'socket.io-client';
 import { connectRedis, TRACK_QUEUE } from '../../server/redis.js';
 import { ask, connect, makeVideo, uploadFile, waitFor } from './helpers.js';
-import { freePort, killChildren, redisMissing, serveRedis, spawnNode, startRedis, startWorker, type Child } from './redis-helpers.js';
+import { freePort, redisMissing, redisPair, serveRedis, spawnNode, startWorker, type Child } from './redis-helpers.js';
 
 const skip = redisMissing();
 const SESSION = 'redis-test-session-0001';
 const BOX = { x: 20, y: 40, width: 24, height: 24 };
-let dir = '';
-let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
-let a: { url: string; child: Child };
-let b: { url: string; child: Child };
+const pair = redisPair('rot-track-redis-', skip);
 const workers: Child[] = [];
-const sockets: Socket[] = [];
-
-before(async () => {
-  if (skip) return;
-  dir = await mkdtemp(path.join(tmpdir(), 'rot-track-redis-'));
-  redis = await startRedis();
-  [a, b] = await Promise.all([serveRedis(dir, redis.url), serveRedis(dir, redis.url)]);
-});
-
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  killChildren();
-  await redis?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 /** A socket of the test session on `url` that records every frame index and the end of each job. */
 async function watcher(url: string) {
   const s = await connect(url, { auth: { session: SESSION } });
-  sockets.push(s);
+  pair.sockets.push(s);
   const frames = new Map<string, number[]>();
   const ends = new Map<string, any>();
   s.on('job:frame', (f: any) => frames.set(f.jobId, [...(frames.get(f.jobId) ?? []), f.frame]));
@@ -67,40 +48,40 @@ test('a URL that does not answer: one line, non-zero exit, no fallback', { timeo
 });
 
 test('two servers, two workers: a client on A gets every box in order of a job started on B, across a restart of B', { skip, timeout: 180_000 }, async () => {
-  const video = path.join(dir, 'cross.mp4');
+  const video = path.join(pair.dir, 'cross.mp4');
   await makeVideo(video, { frames: 150, fps: 25, speed: 10 });
-  const up = await uploadFile(b.url, video);
+  const up = await uploadFile(pair.b.url, video);
   assert.equal(up.status, 201, JSON.stringify(up.body));
-  const onB = await watcher(b.url);
+  const onB = await watcher(pair.b.url);
   const started = await ask(onB.s, 'job:start', { uploadId: up.body.data.id, box: BOX });
   assert.equal(started.ok, true, JSON.stringify(started));
   const id = started.data.jobId;
   assert.equal(started.data.state, 'queued', 'no worker yet: the job waits in Redis');
-  const onA = await watcher(a.url);
+  const onA = await watcher(pair.a.url);
   const sub = await ask(onA.s, 'job:subscribe', { jobId: id });
   assert.equal(sub.ok, true, JSON.stringify(sub));
-  workers.push(...(await Promise.all([startWorker(dir, redis!.url), startWorker(dir, redis!.url)])));
+  workers.push(...(await Promise.all([startWorker(pair.dir, pair.redis), startWorker(pair.dir, pair.redis)])));
   await waitFor(() => onA.frames(id).length >= 10, 60_000, 'frames on A');
   // The server that accepted the job dies; the job goes on (it lives in Redis and on a worker).
-  b.child.proc.kill('SIGKILL');
-  await b.child.exited;
+  pair.b.child.proc.kill('SIGKILL');
+  await pair.b.child.exited;
   await waitFor(() => onA.end(id) !== undefined, 90_000, 'the end on A');
   assert.equal(onA.end(id).state, 'done', JSON.stringify(onA.end(id)));
   assert.deepEqual(onA.frames(id), range(150), 'every box, in order, once');
-  b = await serveRedis(dir, redis!.url);
+  pair.b = await serveRedis(pair.dir, pair.redis);
   const cookie = { cookie: `rt_session=${SESSION}` };
-  const info = await (await fetch(`${b.url}/api/jobs/${id}`, { headers: cookie })).json();
+  const info = await (await fetch(`${pair.b.url}/api/jobs/${id}`, { headers: cookie })).json();
   assert.equal(info.data.state, 'done');
-  const otb = await fetch(`${b.url}/api/jobs/${id}/boxes.txt`, { headers: cookie });
+  const otb = await fetch(`${pair.b.url}/api/jobs/${id}/boxes.txt`, { headers: cookie });
   assert.equal(otb.status, 200);
   assert.equal((await otb.text()).trim().split('\n').length, 150);
 });
 
 test('a worker SIGKILLed mid-job: the other worker runs it again and it ends with one set of result files', { skip, timeout: 180_000 }, async () => {
-  const video = path.join(dir, 'kill.mp4');
+  const video = path.join(pair.dir, 'kill.mp4');
   await makeVideo(video, { frames: 300, fps: 25, speed: 5 });
-  const up = await uploadFile(a.url, video);
-  const onA = await watcher(a.url);
+  const up = await uploadFile(pair.a.url, video);
+  const onA = await watcher(pair.a.url);
   const started = await ask(onA.s, 'job:start', { uploadId: up.body.data.id, box: BOX });
   assert.equal(started.ok, true, JSON.stringify(started));
   const id = started.data.jobId;
@@ -117,7 +98,7 @@ test('a worker SIGKILLed mid-job: the other worker runs it again and it ends wit
   const retry = seen.lastIndexOf(0);
   assert.ok(retry > 0, 'the retry streamed again from frame 0');
   assert.deepEqual(seen.slice(retry), range(300), 'the retry streamed every box in order');
-  const jobs = path.join(dir, 'uploads', 'jobs');
+  const jobs = path.join(pair.dir, 'uploads', 'jobs');
   assert.deepEqual((await readdir(path.join(jobs, id))).sort(), ['annotated.mp4', 'boxes.txt', 'result.json']);
   assert.equal((await readFile(path.join(jobs, id, 'boxes.txt'), 'utf8')).trim().split('\n').length, 300);
   assert.equal(JSON.parse(await readFile(path.join(jobs, id, 'result.json'), 'utf8')).frames.length, 300);
@@ -126,7 +107,7 @@ test('a worker SIGKILLed mid-job: the other worker runs it again and it ends wit
 });
 
 test('a malformed job is failed with its reason and the worker goes on; a job started on B is cancelled from A', { skip, timeout: 120_000 }, async () => {
-  const conn = await connectRedis(redis!.url);
+  const conn = await connectRedis(pair.redis);
   const queue = new Queue(TRACK_QUEUE, { connection: conn });
   const bad = await queue.add('track', { jobId: 'x', surprise: true });
   await waitFor(async () => (await bad.getState()) === 'failed', 30_000, 'the malformed job to fail');
@@ -135,11 +116,11 @@ test('a malformed job is failed with its reason and the worker goes on; a job st
   await queue.close();
   conn.disconnect();
 
-  const video = path.join(dir, 'cancel.mp4');
+  const video = path.join(pair.dir, 'cancel.mp4');
   await makeVideo(video, { frames: 600, fps: 25, speed: 5 });
-  const up = await uploadFile(b.url, video);
-  const onB = await watcher(b.url);
-  const onA = await watcher(a.url);
+  const up = await uploadFile(pair.b.url, video);
+  const onB = await watcher(pair.b.url);
+  const onA = await watcher(pair.a.url);
   const started = await ask(onB.s, 'job:start', { uploadId: up.body.data.id, box: BOX });
   const id = started.data.jobId;
   await waitFor(() => onB.frames(id).length >= 5, 60_000, 'the job to run after the malformed one');

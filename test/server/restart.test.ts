@@ -94,7 +94,8 @@ test('kill -9 during a job, restart: finished job downloadable, running one inte
   // Every entry on disk is owned: the database, the upload folders, the finished job's folder; nothing incoming.
   const top = (await readdir(uploads)).filter((n) => !n.startsWith('state.sqlite')).sort();
   assert.deepEqual(top, ['incoming', 'jobs', longId, shortId].sort());
-  assert.deepEqual(await readdir(path.join(uploads, 'jobs')), [done.jobId]);
+  assert.deepEqual((await readdir(path.join(uploads, 'jobs'))).sort(), ['.parts', done.jobId].sort());
+  assert.deepEqual(await readdir(path.join(uploads, 'jobs', '.parts')), [], 'the killed job\'s half-written files were swept');
   assert.deepEqual(await readdir(path.join(uploads, 'incoming')), []);
   b.child.kill('SIGTERM');
   await new Promise((r) => b.child.once('exit', r));
