@@ -122,7 +122,8 @@ export async function createApp(deps: AppDeps): Promise<AppHandle> {
     end: (id: string, e: JobEnd) => io.to(jobRoom(id)).emit('job:end', e),
   };
   const jobs: JobService = redis && rstore
-    ? new RedisJobQueue({ root: jobsDir, limits, uploads, models, sink, log }, rstore, redis, new Queue(TRACK_QUEUE, { connection: adapterClients[2] }))
+    ? new RedisJobQueue({ root: jobsDir, limits, uploads, models, sink, log }, rstore, redis, new Queue(TRACK_QUEUE, { connection: adapterClients[2] }),
+      async (id) => (await io.in(jobRoom(id)).fetchSockets()).length)
     : new JobQueue({ root: jobsDir, limits, uploads, models, sink, log }, store);
   await jobs.restore(saved.jobs);
   // Several server processes share the folder in the Redis mode: one must not sweep another's uploads in progress.

@@ -2,7 +2,7 @@
  * The JobService of the Redis mode (`--redis`): a job is a record in Redis plus a BullMQ job that a worker process
  * (worker.ts) runs; this server process only validates, queues, answers and cancels. Since nothing of a job lives
  * here, a job survives the restart of the server that accepted it, and any server process can show or cancel it.
- * Not here (yet): the grace-period cancellation of unwatched jobs (watchers are spread over processes).
+ * A job no socket follows on any server process for the grace period is cancelled (redis-grace.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -17,12 +17,14 @@ import type { Logger } from './log.js';
 import type { JobInfo } from './protocol.js';
 import { CANCEL_CHANNEL, CANCELLED_SET, type RedisStateStore, type TrackJobData } from './redis.js';
 import type { JobRecord } from './store/types.js';
+import { UnwatchedJobs } from './redis-grace.js';
 import { newId } from './uploads.js';
 
 /** Tracking jobs on a BullMQ queue. */
 export class RedisJobQueue implements JobService {
   private counted = 0;
   private readonly timer: NodeJS.Timeout;
+  private readonly grace: UnwatchedJobs | undefined;
 
   private readonly root: string;
   private readonly limits: JobLimits;
@@ -34,10 +36,20 @@ export class RedisJobQueue implements JobService {
     private readonly store: RedisStateStore,
     private readonly client: Redis,
     private readonly queue: Queue,
+    /** Sockets following a job on every server process (none given: no grace-period cancellation). */
+    watchers?: (id: string) => Promise<number>,
   ) {
     ({ root: this.root, limits: this.limits, sink: this.sink, log: this.log } = deps);
     this.timer = setInterval(() => void this.count(), 1000);
     this.timer.unref();
+    if (watchers) {
+      this.grace = new UnwatchedJobs({
+        active: async () => (await this.store.load()).jobs.filter((j) => ACTIVE.has(j.state)),
+        watchers, graceMs: this.limits.graceMs, log: this.log,
+        cancel: async (rec, reason) => void (await this.stop(rec, reason)),
+      });
+      this.grace.start(Math.min(5000, Math.max(500, Math.round(this.limits.graceMs / 4))));
+    }
   }
 
   /** Nothing to take: the records stay in Redis, unfinished jobs stay with the workers. */
@@ -93,6 +105,11 @@ export class RedisJobQueue implements JobService {
     if (!r || r.owner !== session) {
       throw new AppError(r ? 'forbidden' : 'not_found', r ? `job ${id} belongs to another session; only its owner can cancel it` : `no job with id "${id}"`, r ? 403 : 404);
     }
+    return this.stop(r, reason);
+  }
+
+  private async stop(r: JobRecord, reason: string): Promise<JobInfo> {
+    const id = r.id;
     if (!ACTIVE.has(r.state)) return jobInfo(r);
     await this.client.sadd(CANCELLED_SET, id);
     await this.client.publish(CANCEL_CHANNEL, id);
@@ -135,6 +152,7 @@ export class RedisJobQueue implements JobService {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.grace?.close();
     await this.queue.close();
   }
 

@@ -23,6 +23,7 @@ const FRAMES = 40;
 let dir = '';
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
 const sockets: Socket[] = [];
+let servers: { url: string }[] = [];
 
 before(async () => {
   if (skip) return;
@@ -38,8 +39,9 @@ after(async () => {
 });
 
 test(`${CLIENTS} clients over two servers: each gets every box of its job in order, and its end`, { skip, timeout: 240_000 }, async () => {
-  const extra = ['--max-sockets-per-ip', '200', '--max-queued-jobs', '50', '--socket-rate-per-sec', '1000', '--socket-burst', '1000'];
-  const servers = await Promise.all([serveRedis(dir, redis!.url, extra), serveRedis(dir, redis!.url, extra)]);
+  // a grace period of 1 s: the sweep must not cancel jobs that are watched (all of these are)
+  const extra = ['--max-sockets-per-ip', '200', '--max-queued-jobs', '50', '--socket-rate-per-sec', '1000', '--socket-burst', '1000', '--job-grace-seconds', '1'];
+  servers = await Promise.all([serveRedis(dir, redis!.url, extra), serveRedis(dir, redis!.url, extra)]);
   const conn = await connectRedis(redis!.url);
   const queue = new Queue(TRACK_QUEUE, { connection: conn });
   try {
@@ -94,4 +96,27 @@ test(`${CLIENTS} clients over two servers: each gets every box of its job in ord
     await queue.close();
     conn.disconnect();
   }
+});
+
+test('a job nobody follows on any server is cancelled after the grace period; its owner sees it from the other server', { skip, timeout: 120_000 }, async () => {
+  assert.equal(servers.length, 2, 'the servers of the first test');
+  const video = path.join(dir, 'long.mp4');
+  await makeVideo(video, { frames: 1500, fps: 25, speed: 1 });
+  const up = await uploadFile(servers[0].url, video);
+  const s = await connect(servers[0].url, { auth: { session: SESSION } });
+  let frames = 0;
+  s.on('job:frame', () => frames++);
+  const r = await ask(s, 'job:start', { uploadId: up.body.data.id, box: { x: 20, y: 40, width: 24, height: 24 } });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  await waitFor(() => frames >= 5, 60_000, 'the job to run');
+  s.disconnect();
+  const cookie = { cookie: `rt_session=${SESSION}` };
+  const state = async () => {
+    await new Promise((res) => setTimeout(res, 250)); // the HTTP API allows 20 requests/s
+    const body = await (await fetch(`${servers[1].url}/api/jobs/${r.data.jobId}`, { headers: cookie })).json();
+    assert.ok(body.ok, JSON.stringify(body));
+    return body.data;
+  };
+  await waitFor(async () => (await state()).state === 'cancelled', 30_000, 'the unwatched job to be cancelled');
+  assert.ok((await state()).done < 1500, 'stopped before the end');
 });
