@@ -27,17 +27,15 @@ for c in "${configs[@]}"; do
 done
 mkdir -p runs/ordering/models
 run() { # config seed
-  local out="runs/ordering/$1-s$2"
-  if [[ -f "$out/model/model.json" ]]; then
-    ln -sfn "../$1-s$2/model" "runs/ordering/models/$1-s$2"
-    echo "[ordering] $1 seed $2: done already"
-    return 0
+  local out="runs/ordering/$1-s$2" state="done already"
+  if [[ ! -f "$out/model/model.json" ]]; then
+    echo "[ordering] $1 seed $2: start $(date -u +%H:%M:%S)"
+    ROT_TRACK_THREADS=1 node --import tsx training/cli/train.ts --config "training/experiments/ordering/$1.json" \
+      --out "$out" --seed "$2" --resume > "$out.log" 2>&1 || { echo "[ordering] $1 seed $2: FAILED (see $out.log)"; return 1; }
+    state="end $(date -u +%H:%M:%S)"
   fi
-  echo "[ordering] $1 seed $2: start $(date -u +%H:%M:%S)"
-  ROT_TRACK_THREADS=1 node --import tsx training/cli/train.ts --config "training/experiments/ordering/$1.json" \
-    --out "$out" --seed "$2" --resume > "$out.log" 2>&1 || { echo "[ordering] $1 seed $2: FAILED (see $out.log)"; return 1; }
   ln -sfn "../$1-s$2/model" "runs/ordering/models/$1-s$2"
-  echo "[ordering] $1 seed $2: end $(date -u +%H:%M:%S)"
+  echo "[ordering] $1 seed $2: $state"
 }
 # seed-major order: every config's seed 1 first, so a cut-short queue still has one full set
 status=0

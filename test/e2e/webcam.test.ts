@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ffmpeg, startServer, type TestServer } from '../server/helpers.js';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS, browserSkip, withBrowser } from './browser.js';
 
 const skip = browserSkip();
@@ -62,6 +62,16 @@ async function startAndDrawBox(page: Page): Promise<NonNullable<ReturnType<typeo
   return sq;
 }
 
+/** A new page on /webcam and the list its page errors and console errors go to. */
+async function openWebcamPage(ctx: BrowserContext): Promise<{ page: Page; errors: string[] }> {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(srv.url + '/webcam');
+  return { page, errors };
+}
+
 /** The box shown (video pixels) sits on the square where it is now (centres within 12 px). */
 async function assertBoxOnSquare(page: Page): Promise<void> {
   const now = await page.evaluate(findSquareInPage);
@@ -73,11 +83,7 @@ async function assertBoxOnSquare(page: Page): Promise<void> {
 
 test('webcam: draw a box on the live view, boxes come back with fps and latency and stay on the target; Stop ends it', { skip, timeout: 90_000 }, async () => {
   await withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(srv.url + '/webcam');
+    const { page, errors } = await openWebcamPage(ctx);
     const sq = await startAndDrawBox(page);
     assert.equal(sq.w, 320);
     await page.waitForFunction(() => Number(document.getElementById('stage')!.dataset.answers ?? 0) >= 15, undefined, { timeout: 40_000 });
@@ -109,11 +115,7 @@ test('webcam: draw a box on the live view, boxes come back with fps and latency 
 
 test('webcam, "run in this browser": the page tracks by itself (onnxruntime-web), sends no frame, box on the target', { skip, timeout: 120_000 }, async () => {
   await withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(srv.url + '/webcam');
+    const { page, errors } = await openWebcamPage(ctx);
     assert.equal(await page.inputValue('#mode'), 'server', 'the server mode is the default');
     await page.waitForFunction(() => (document.getElementById('model') as HTMLSelectElement).options.length > 0);
     await page.selectOption('#mode', 'browser');

@@ -139,13 +139,13 @@ export class SiamFCCore {
 
   /**
    * The next box from the raw responses `[k, T, r, r]` of the search crops (k scales; T = the candidate templates,
-   * `candidateTemplates()`, 1 without rotated templates); `score` = the chosen response's raw peak, and with rotated
-   * templates `angle` = the chosen template's.
+   * `candidateTemplates()` — pass the list the responses were computed with; 1 without rotated templates); `score` =
+   * the chosen response's raw peak, and with rotated templates `angle` = the chosen template's.
    */
-  locate(responses: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }): TrackResult {
+  locate(responses: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, candidates?: number[]): TrackResult {
     const { instanceSize, stride, responseSize: r } = this.geometry;
     const n = this.config.scaleNum;
-    const templates = this.config.templates > 1 ? this.candidateTemplates() : [0];
+    const templates = this.config.templates > 1 ? (candidates ?? this.candidateTemplates()) : [0];
     const T = templates.length;
     if (responses.length !== n * T * r * r) {
       throw new Error(`SiamFC: expected ${n}×${T === 1 ? '' : `${T}×`}${r}×${r} response values, got ${responses.length}`);

@@ -89,14 +89,16 @@ export class SiamFCTracker implements Tracker {
   /** Locate the target in `frame`; `score` is the peak of the chosen scale's upsampled raw response. */
   update(frame: Frame): TrackResult {
     this.assertAlive();
-    if (this.templateKernels.length) return this.core.locate(this.templateResponses(frame));
+    if (this.templateKernels.length) {
+      const templates = this.core.candidateTemplates();
+      return this.core.locate(this.templateResponses(frame, templates), templates);
+    }
     return this.core.locate(this.engine ? this.engineResponses(frame) : this.tfjsResponses(frame));
   }
 
   /** Responses `[n, T, r, r]` of all scales against the candidate templates, in one engine call when it stacks. */
-  private templateResponses(frame: Frame): Float32Array {
+  private templateResponses(frame: Frame, templates: number[]): Float32Array {
     const engine = this.engine as SiamFCEngine;
-    const templates = this.core.candidateTemplates();
     const crops = this.core.searchCrops(rgbImage(frame));
     const n = this.core.scaleFactors.length;
     if (engine.stack) {
