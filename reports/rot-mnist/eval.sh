@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Evaluates every trained model of train-all.sh / train-long.sh (accuracy on the first 10k of the 50k Rot-MNIST test
-# digits, per-layer L_G on the first 200 test digits), writes reports/rot-mnist/{report.md,results.json,lg.svg,lg.png}
-# and exports the demo models (with their metrics) to tracker/models/classifiers/.
+# Evaluates every model train-quarter.sh trained (runs/rot-mnist-quarter/<model>-s<seed>): accuracy on the full 50k
+# Rot-MNIST test split, per-layer L_G (absolute and normalised by the feature variance) on the first 200 test digits;
+# writes reports/rot-mnist/{report.md,results.json,lg.svg,lg.png} and exports the demo models (with their metrics) to
+# tracker/models/classifiers/. TEST_SIZE=… evaluates on fewer digits (a quick look).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-R=${OUT:-runs/rot-mnist}
+R=${OUT:-runs/rot-mnist-quarter}
 MODELS=()
-for n in cnn cnn-aug cnn-aug-6ep gcnn-c4 steerable-c8 ien-b1 ien-b1-6ep ien-b0.1 het-ien-b1 het-ien-b0.1; do
-  [ -f "$R/$n/model/model.json" ] && MODELS+=(--model "$n=$R/$n")
+for n in cnn cnn-aug gcnn-c4 steerable-c8 ien-b1 het-ien-b1; do
+  for d in "$R/$n"-s*; do
+    [ -f "$d/model/model.json" ] && MODELS+=(--model "$(basename "$d")=$d")
+  done
 done
-nice -n 10 node --import tsx training/cli/eval-classifier.ts --backend wasm --test-size 10000 --lg-count 200 \
-  "${MODELS[@]}" --json "$R/results.json" --export "${EXPORT:-cnn,ien-b1-6ep}" --export-dir tracker/models/classifiers
+[ ${#MODELS[@]} -gt 0 ] || { echo "eval.sh: no trained model under $R (run train-quarter.sh first)" >&2; exit 1; }
+nice -n 10 node --import tsx training/cli/eval-classifier.ts --backend native-cpu --test-size "${TEST_SIZE:-50000}" --lg-count 200 \
+  "${MODELS[@]}" --json "$R/results.json" --export "${EXPORT:-cnn-aug-s1,ien-b1-s1}" --export-dir tracker/models/classifiers
 # re-render only (no evaluation): the report with the notes and these commands
 node --import tsx training/cli/eval-classifier.ts --results "$R/results.json" --report reports/rot-mnist \
   --notes reports/rot-mnist/notes.md --commands reports/rot-mnist/commands.txt

@@ -2,9 +2,9 @@
 # Reduced Rot-MNIST Table 5: trains every variant one after the other (never two at once), niced, on the wasm backend.
 # Reductions vs the paper (method.md): width ×1/8, 4000 of the 10k training digits, 2 epochs (one-cycle over all steps,
 # no 1e-5 tail), validation on 500 of the 2k val digits. CPU seconds per run go to runs/rot-mnist/<name>/time.txt.
-# Usage: bash reports/rot-mnist/train-all.sh [name ...]   (default: all, in the order below)
+# Usage: bash reports/rot-mnist/eighth/train-all.sh [name ...]   (default: all, in the order below)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 OUT=${OUT:-runs/rot-mnist}
 COMMON=(--width 0.125 --epochs 2 --train-size 4000 --val-size 500 --tail 0 --backend wasm --quiet)
 declare -A ARGS=(

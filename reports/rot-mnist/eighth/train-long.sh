@@ -2,7 +2,7 @@
 # Extra rows of the reduced Table 5, run after train-all.sh (one run at a time, niced, wasm backend):
 # IEN (β = 1) and CNN-aug with 3× the epochs (6 epochs, 372 steps), and Het-IEN with β = 0.1 (2 epochs).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 OUT=${OUT:-runs/rot-mnist}
 COMMON=(--width 0.125 --train-size 4000 --val-size 500 --tail 0 --backend wasm --quiet)
 declare -A ARGS=(
