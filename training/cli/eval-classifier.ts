@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
             name,
             provenance: manifest.provenance,
             metrics: {
-              testAccuracy: r.accuracy, testCount: r.testCount, lgC4: r.lgC4, lgC8: r.lgC8, lgCount: r.lgCount,
+              testAccuracy: r.accuracy, testCount: r.testCount, lgC4: r.lgC4, lgC4Variance: r.lgC4Variance, lgC8: r.lgC8, lgCount: r.lgCount,
               command: ['eval-classifier', ...argv].join(' '),
             },
           });
