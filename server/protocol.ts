@@ -228,7 +228,7 @@ export interface JobFrame {
   box: WireBox;
   score: number;
   fps: number;
-  /** When the box was made (ms since the epoch, the tracking process's clock): box latency = arrival − t. */
+  /** When the box was made (ms since the epoch with sub-ms resolution, server/clock.ts): box latency = arrival − t. */
   t?: number;
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
 import type { JobFrame, JobResults } from './protocol.js';
 import { decodeVideo, type VideoInfo } from './video.js';
+import { wallClockMs } from './clock.js';
 
 /** Folder (inside the jobs folder) of result folders being written. */
 export const PARTS_DIR = '.parts';
@@ -67,7 +68,7 @@ export async function trackJob(
       onFrame: (index, result, seconds) => {
         trackSeconds += seconds;
         fps = (index + 1) / Math.max(trackSeconds, 1e-9);
-        onFrame({ jobId: spec.id, frame: index, box: result.box, score: result.score, fps, t: Date.now() });
+        onFrame({ jobId: spec.id, frame: index, box: result.box, score: result.score, fps, t: wallClockMs() });
       },
     });
   } finally {

@@ -5,6 +5,7 @@
  * every box of its job in order, once.
  */
 import { io, type Socket } from 'socket.io-client';
+import { wallClockMs } from '../clock.js';
 
 export interface JobsLoadResult {
   clients: number;
@@ -63,7 +64,7 @@ export async function runJobsLoad(urls: string[], clients: number, uploadId: str
         frames.push(f.frame);
         if (typeof f.t === 'number') latencies.push(arrived - f.t);
       };
-      const onFrame = (f: Frame) => (jobId ? take(f, Date.now()) : early.push({ ...f, arrived: Date.now() }));
+      const onFrame = (f: Frame) => (jobId ? take(f, wallClockMs()) : early.push({ ...f, arrived: wallClockMs() }));
       s.on('job:frame', onFrame);
       const r = await s.timeout(30_000).emitWithAck('job:start', { uploadId, box });
       if (!r.ok) throw new Error(`client ${i}: job:start refused: ${JSON.stringify(r.error)}`);

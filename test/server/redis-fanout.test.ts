@@ -14,6 +14,7 @@ import type { Socket } from 'socket.io-client';
 import { connectRedis, TRACK_QUEUE } from '../../server/redis.js';
 import { ask, connect, makeVideo, uploadFile, waitFor } from './helpers.js';
 import { killChildren, redisMissing, serveRedis, startRedis, startWorker } from './redis-helpers.js';
+import { wallClockMs } from '../../server/clock.js';
 
 const skip = redisMissing();
 const SESSION = 'redis-fanout-session-01';
@@ -72,7 +73,7 @@ test(`${CLIENTS} clients over two servers: each gets every box of its job in ord
       s.on('job:frame', (f: any) => {
         if (f.jobId !== job) return;
         frames.push(f.frame);
-        if (typeof f.t !== 'number' || Date.now() < f.t) early.push(f.frame);
+        if (typeof f.t !== 'number' || wallClockMs() < f.t) early.push(f.frame);
       });
       s.on('job:end', (e: any) => {
         if (e.jobId === job) end = e;
