@@ -13,6 +13,7 @@ import { groupPool } from '../tracker/ien/pool.js';
 import type { DigitSet } from '../data/mnist.js';
 import { equivariancePlotSvg, writePlot } from './plots.js';
 import { writeFileAtomic } from './results.js';
+import { groupBySeed, renderSeedSummary, type ClassifierReference } from './classifier-seeds.js';
 
 /** Numbers of one evaluated classifier. */
 export interface ClassifierEvalResult {
@@ -113,6 +114,8 @@ export interface ClassifierReportMeta {
   notes?: string;
   /** Shell commands that regenerate the report. */
   commands?: string[];
+  /** The paper's accuracies per model, shown beside the seed summary. */
+  reference?: ClassifierReference;
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}`;
@@ -126,6 +129,10 @@ export function renderClassifierReport(results: ClassifierEvalResult[], meta: Cl
   const testCounts = [...new Set(results.map((r) => r.testCount))].join(', ');
   const lgCounts = [...new Set(results.map((r) => r.lgCount))].join(', ');
   L.push(`Accuracy on the first ${testCounts} digits of the 50k Rot-MNIST test split; L_G on the first ${lgCounts} test digits.`, '');
+  const groups = groupBySeed(results);
+  if (groups.some((g) => g.seeds.length > 1) || meta.reference) {
+    L.push('## Per model over seeds', '', renderSeedSummary(groups, meta.reference), '', '## Every run', '');
+  }
   L.push('| model | variant | groups | test acc. (%) | params | channels (per layer) | Σ channels | pooled (per layer) | mean L_G (C4) |');
   L.push('|---|---|---|---:|---:|---|---:|---|---:|');
   for (const r of results) {

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 R=${OUT:-runs/rot-mnist-quarter}
 MODELS=()
-for n in cnn cnn-aug gcnn-c4 steerable-c8 ien-b1 het-ien-b1; do
+for n in cnn cnn-aug cnn-aug-ien gcnn-c4 steerable-c8 ien-b1 het-ien-b1; do
   for d in "$R/$n"-s*; do
     [ -f "$d/model/model.json" ] && MODELS+=(--model "$(basename "$d")=$d")
   done
@@ -17,4 +17,4 @@ nice -n 10 node --import tsx training/cli/eval-classifier.ts --backend native-cp
   "${MODELS[@]}" --json "$R/results.json" --export "${EXPORT:-cnn-aug-s1,ien-b1-s1}" --export-dir tracker/models/classifiers
 # re-render only (no evaluation): the report with the notes and these commands
 node --import tsx training/cli/eval-classifier.ts --results "$R/results.json" --report reports/rot-mnist \
-  --notes reports/rot-mnist/notes.md --commands reports/rot-mnist/commands.txt
+  --notes reports/rot-mnist/notes.md --commands reports/rot-mnist/commands.txt --reference reports/rot-mnist/paper-table5.json

@@ -5,6 +5,9 @@
 # Why ×1/4 and 10 epochs: measured s/epoch at ×1/4 (10k digits, batch 64, one core): cnn 55, steerable-c8 54,
 # gcnn-c4 65, het-ien 114, ien 119 — the paper's ×1 widths cost ~16× that (ien ×1/2: 310 s/epoch), so 90 epochs of
 # six models do not fit a 3-hour session on 2 cores (see report.md).
+# cnn-aug is the plain CNN with rotation augmentation (design/method.md); cnn-aug-ien is CNN-aug as issue 16 reads
+# the paper ("CNN4-aug: regular CNN models similar in architecture to those of R4 at inference"): the IEN network
+# itself, β = 0, rotation augmentation — same channels as ien-b1, so the two differ only by the equivariance loss.
 # Usage: bash reports/rot-mnist/train-quarter.sh name [name ...]   (two chains may run at once, one per core)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +20,7 @@ COMMON=(--width 0.25 --epochs "$EPOCHS" --train-size 10000 --val-size 2000 --see
 declare -A ARGS=(
   [cnn]="--variant cnn"
   [cnn-aug]="--variant cnn --augment rotate"
+  [cnn-aug-ien]="--variant ien --beta 0 --augment rotate"
   [gcnn-c4]="--variant gcnn-c4"
   [steerable-c8]="--variant steerable-c8"
   [ien-b1]="--variant ien --beta 1"

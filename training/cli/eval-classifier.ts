@@ -11,6 +11,7 @@ import { initBackend } from '../../tracker/node/backend.js';
 import { loadClassifier, saveClassifier } from '../../tracker/node/classifier-files.js';
 import { buildRotMnist } from '../../data/mnist.js';
 import { type ClassifierEvalResult, evaluateClassifier, writeClassifierReport } from '../../eval/classifier-report.js';
+import { readReference } from '../../eval/classifier-seeds.js';
 
 const HELP = `Evaluate Rot-MNIST classifiers: test accuracy and the per-layer equivariance error L_G.
 
@@ -27,6 +28,7 @@ Usage: node --import tsx training/cli/eval-classifier.ts --model [<name>=]<dir> 
   --report <dir>         write report.md, results.json, lg.svg, lg.png there
   --notes <file.md>      markdown appended to the report (reductions, analysis)
   --commands <file>      shell lines listed in the report as the commands that regenerate it
+  --reference <file>     the paper's accuracies per model (JSON, eval/classifier-seeds.ts), shown in the seed summary
   --export <names>       comma-separated model names to save (with their metrics) into --export-dir/<name>
   --export-dir <dir>     default tracker/models/classifiers
   --backend <name>       auto | tensorflow | native-cpu | wasm | cpu
@@ -64,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
         model: { type: 'string', multiple: true }, 'test-size': { type: 'string' }, 'lg-count': { type: 'string' },
         'no-c8': { type: 'boolean' }, 'data-seed': { type: 'string' }, json: { type: 'string' },
         results: { type: 'string' }, report: { type: 'string' }, notes: { type: 'string' },
-        commands: { type: 'string' }, export: { type: 'string' }, 'export-dir': { type: 'string' },
+        commands: { type: 'string' }, reference: { type: 'string' }, export: { type: 'string' }, 'export-dir': { type: 'string' },
         backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -138,7 +140,8 @@ async function main(argv: string[]): Promise<number> {
     const commands = s('commands')
       ? (await readFile(s('commands')!, 'utf8')).split('\n').filter((l) => l.trim() !== '')
       : [`node --import tsx training/cli/eval-classifier.ts ${argv.join(' ')}`];
-    const written = await writeClassifierReport(results, s('report')!, { notes, commands });
+    const reference = s('reference') ? await readReference(s('reference')!) : undefined;
+    const written = await writeClassifierReport(results, s('report')!, { notes, commands, reference });
     process.stderr.write(`[eval] wrote ${written.join(', ')}\n`);
   }
   return 0;
