@@ -8,7 +8,7 @@ import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
 import { AppError } from './errors.js';
 import { describeDataset, planEvaluation, runEvaluation, type EvalRunContext } from './eval-run.js';
-import type { EvalEnd, EvalInfo, EvalProgress, EvalStart } from './protocol.js';
+import type { EvalEnd, EvalInfo, EvalProgress, EvalStart, EvalStarted } from './protocol.js';
 
 /** Where eval events go: to the session that started the run (`owner`). */
 export interface EvalSink {
@@ -21,7 +21,7 @@ export interface EvalService {
   /** The dataset's sequences (or why there is none) and the run in progress, if any. */
   describe(): Promise<EvalInfo>;
   /** Start (or queue) a run owned by session `owner`. */
-  start(req: EvalStart, owner: string): Promise<{ runId: string; benchmark: string; sequences: string[] }>;
+  start(req: EvalStart, owner: string): Promise<EvalStarted>;
   /** Cancel run `runId`; only its owner (`session`) may. */
   cancel(runId: string, session: string): Promise<{ cancelled: boolean }>;
   /** Stop (the in-process runner cancels its run; the queue leaves runs to the workers). */
@@ -49,7 +49,7 @@ export class EvalRunner implements EvalService {
     return describeDataset(this.ctx.datasetRoot, this.current?.id ?? null);
   }
 
-  async start(req: EvalStart, owner: string): Promise<{ runId: string; benchmark: string; sequences: string[] }> {
+  async start(req: EvalStart, owner: string): Promise<EvalStarted> {
     if (this.current) throw new AppError('busy', `an evaluation is already running (${this.current.id}); wait for it or cancel it`, 409);
     const plan = planEvaluation(this.ctx.datasetRoot, req, this.ctx.models);
     const abort = new AbortController();
@@ -59,7 +59,7 @@ export class EvalRunner implements EvalService {
         this.current = null;
       });
     this.current = { id: plan.runId, owner, abort, done };
-    return { runId: plan.runId, benchmark: plan.benchmark, sequences: plan.sequences };
+    return { runId: plan.runId, benchmark: plan.benchmark, sequences: plan.sequences, queued: false };
   }
 
   async cancel(runId: string, session: string): Promise<{ cancelled: boolean }> {

@@ -104,6 +104,15 @@ export const EvalStartSchema = z
   .strict();
 export type EvalStart = z.infer<typeof EvalStartSchema>;
 
+/** Answer to `eval:start`. */
+export interface EvalStarted {
+  runId: string;
+  benchmark: string;
+  sequences: string[];
+  /** true: the run waits in the Redis queue for a worker (its first `eval:progress` says it started); false: it runs now. */
+  queued: boolean;
+}
+
 /** `eval:cancel` payload. */
 export const EvalRefSchema = z.object({ runId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id') }).strict();
 
@@ -284,7 +293,7 @@ export interface ClientToServerEvents {
   'cam:start': (payload: CamStart, ack: AckFn<{ model: string }>) => void;
   'cam:frame': (payload: CamFrame, ack: AckFn<CamResult>) => void;
   'cam:stop': (payload: Record<string, never>, ack: AckFn<{ stopped: boolean }>) => void;
-  'eval:start': (payload: EvalStart, ack: AckFn<{ runId: string; benchmark: string; sequences: string[] }>) => void;
+  'eval:start': (payload: EvalStart, ack: AckFn<EvalStarted>) => void;
   'eval:cancel': (payload: { runId: string }, ack: AckFn<{ cancelled: boolean }>) => void;
 }
 

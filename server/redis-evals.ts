@@ -11,7 +11,7 @@ import type { EvalService, EvalSink } from './eval-jobs.js';
 import { describeDataset, planEvaluation } from './eval-run.js';
 import type { Logger } from './log.js';
 import type { ModelRegistry } from './models.js';
-import type { EvalInfo, EvalStart } from './protocol.js';
+import type { EvalInfo, EvalStart, EvalStarted } from './protocol.js';
 import { CANCEL_CHANNEL, CANCELLED_SET, EVALS_KEY, getEvalRecord, type EvalJobData, type EvalRecord } from './redis.js';
 
 /** Evaluation runs on a BullMQ queue. */
@@ -32,7 +32,7 @@ export class RedisEvalQueue implements EvalService {
     return describeDataset(this.datasetRoot, running?.runId ?? null);
   }
 
-  async start(req: EvalStart, owner: string): Promise<{ runId: string; benchmark: string; sequences: string[] }> {
+  async start(req: EvalStart, owner: string): Promise<EvalStarted> {
     const plan = planEvaluation(this.datasetRoot, req, this.models);
     const active = await this.client.hlen(EVALS_KEY);
     if (active >= this.maxQueued) throw new AppError('queue_full', `${active} evaluations are queued or running; try again later`, 503);
@@ -45,7 +45,7 @@ export class RedisEvalQueue implements EvalService {
     // One attempt: a run that fails is failed; a run whose worker died (a stalled job) is run again by BullMQ.
     await this.queue.add('eval', data, { jobId: plan.runId, attempts: 1, removeOnComplete: true, removeOnFail: 1000 });
     this.log.info('eval.queued', { run: plan.runId, trackers: plan.trackers, sequences: plan.sequences.length, queue: 'redis' });
-    return { runId: plan.runId, benchmark: plan.benchmark, sequences: plan.sequences };
+    return { runId: plan.runId, benchmark: plan.benchmark, sequences: plan.sequences, queued: true };
   }
 
   /** A waiting run is removed from the queue and ended here; a running one is stopped by its worker. */

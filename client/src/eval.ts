@@ -62,6 +62,10 @@ runCancel.addEventListener('click', () => {
   if (runId) request(socket, 'eval:cancel', { runId }).catch((e) => status(runStatus, (e as Error).message, 'error'));
 });
 
+/** Status line of the running evaluation, and whether it still waits in the queue (Redis mode) for a worker. */
+let evaluating = '';
+let waiting = false;
+
 async function startRun(): Promise<void> {
   const trackers = checked('tracker');
   const sequences = checked('sequence');
@@ -77,7 +81,9 @@ async function startRun(): Promise<void> {
     runCancel.disabled = false;
     $('run-progress-row').hidden = false;
     runProgress.value = 0;
-    status(runStatus, `Evaluating ${trackers.join(', ')} on ${r.benchmark} (${r.sequences.length} sequences)…`);
+    evaluating = `Evaluating ${trackers.join(', ')} on ${r.benchmark} (${r.sequences.length} sequences)…`;
+    waiting = r.queued;
+    status(runStatus, r.queued ? `Queued: waiting for a worker to evaluate ${trackers.join(', ')} on ${r.benchmark} (${r.sequences.length} sequences)…` : evaluating);
   } catch (e) {
     runStart.disabled = false;
     status(runStatus, `Could not start: ${(e as Error).message}`, 'error');
@@ -86,6 +92,10 @@ async function startRun(): Promise<void> {
 
 socket.on('eval:progress', (p: EvalProgress) => {
   if (p.runId !== runId) return;
+  if (waiting) {
+    waiting = false;
+    status(runStatus, evaluating);
+  }
   runProgress.max = Math.max(1, p.sequencesTotal);
   runProgress.value = p.sequencesDone;
   const eta = p.etaSeconds === null ? '' : `, about ${Math.ceil(p.etaSeconds)} s left`;

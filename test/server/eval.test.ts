@@ -60,6 +60,7 @@ test('evaluation: bad requests refused; a run streams progress and ends with a l
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.match(r.data.benchmark, /Rot/i);
     assert.deepEqual(r.data.sequences, ['Crossing']);
+    assert.equal(r.data.queued, false, 'the embedded runner starts at once');
     const again = await ask(s, 'eval:start', { trackers: ['template-matching'], sequences: ['Crossing'] });
     assert.equal(again.error.code, 'busy');
     const e = await end;

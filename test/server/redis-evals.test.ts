@@ -39,6 +39,7 @@ test('an evaluation queued on A waits for a worker, streams to the starter on A 
   assert.equal(r.ok, true, JSON.stringify(r));
   const id = r.data.runId;
   assert.deepEqual(r.data.sequences, ['Crossing']);
+  assert.equal(r.data.queued, true, 'the page is told the run waits for a worker');
   const info = (await (await fetch(`${pair.b.url}/api/eval`)).json()).data;
   assert.equal(info.running, id, 'B knows the run A queued');
 
