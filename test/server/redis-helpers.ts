@@ -8,10 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { after, before } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectRedis } from '../../server/redis.js';
+import { freePort } from '../../server/load/cluster.js';
+
+export { freePort };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -22,18 +24,6 @@ export function redisMissing(): string | undefined {
   if (process.env.CI === 'true') throw new Error(`${why} — CI=true requires them`);
   process.stderr.write(`\n*** SKIPPED: ${why} ***\n\n`);
   return why;
-}
-
-/** A free TCP port on 127.0.0.1 (bound, read and released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A running child process and the text it has written to stderr so far. */
