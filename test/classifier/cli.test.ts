@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const run = (file: string, args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { encoding: 'utf8', env: { ...process.env, ROT_TRACK_BACKEND: 'cpu' } });
@@ -27,4 +30,27 @@ test('eval-classifier CLI: --help exits 0; a missing model folder is an error na
   const missing = run('training/cli/eval-classifier.ts', ['--results', '/nonexistent/results.json']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /\/nonexistent\/results\.json: cannot read results/);
+});
+
+test('eval-classifier CLI: --results merges files (runs of a model kept together); a model in two files is an error', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ec-merge-'));
+  try {
+    const r = (name: string, accuracy: number) => ({
+      name, variant: 'cnn', groups: 'R1', channels: [4], totalChannels: 4, pooled: [4], parameters: 10, accuracy, testCount: 50,
+      lgC4: [1], lgCount: 5,
+    });
+    const a = path.join(dir, 'a.json'), b = path.join(dir, 'b.json');
+    await writeFile(a, JSON.stringify({ results: [r('cnn-s1', 0.9), r('ien-b1-s1', 0.95)] }));
+    await writeFile(b, JSON.stringify({ results: [r('cnn-s2', 0.92)] }));
+    const ok = run('training/cli/eval-classifier.ts', ['--results', `${a},${b}`, '--report', path.join(dir, 'rep')]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const merged = JSON.parse(await readFile(path.join(dir, 'rep', 'results.json'), 'utf8')).results.map((x: { name: string }) => x.name);
+    assert.deepEqual(merged, ['cnn-s1', 'cnn-s2', 'ien-b1-s1']);
+    assert.match(await readFile(path.join(dir, 'rep', 'report.md'), 'utf8'), /\| cnn \| 1, 2 \| 91\.00 ± 1\.41 \|/);
+    const dup = run('training/cli/eval-classifier.ts', ['--results', `${a},${a}`]);
+    assert.equal(dup.status, 1);
+    assert.match(dup.stderr, /a\.json: model "cnn-s1" is also in .*a\.json/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -24,7 +24,8 @@ Usage: node --import tsx training/cli/eval-classifier.ts --model [<name>=]<dir> 
   --no-c8                skip the 45° rotations
   --data-seed <n>        Rot-MNIST split/rotation seed (default 0, as training)
   --json <file>          write the results as JSON
-  --results <file>       do not evaluate: read results.json written before (to re-render the report)
+  --results <f[,f…]>    do not evaluate: read results.json files written before and merge them (to re-render the
+                         report; runs evaluated in several processes). A model name in two files is an error
   --report <dir>         write report.md, results.json, lg.svg, lg.png there
   --notes <file.md>      markdown appended to the report (reductions, analysis)
   --commands <file>      shell lines listed in the report as the commands that regenerate it
@@ -93,13 +94,28 @@ async function main(argv: string[]): Promise<number> {
 
   let results: ClassifierEvalResult[];
   if (s('results')) {
-    const f = s('results')!;
-    try {
-      results = (JSON.parse(await readFile(f, 'utf8')) as { results: ClassifierEvalResult[] }).results;
-    } catch (e) {
-      throw new Error(`${f}: cannot read results (${(e as Error).message})`);
+    results = [];
+    const from = new Map<string, string>();
+    for (const f of s('results')!.split(',').filter(Boolean)) {
+      let part: ClassifierEvalResult[];
+      try {
+        part = (JSON.parse(await readFile(f, 'utf8')) as { results: ClassifierEvalResult[] }).results;
+      } catch (e) {
+        throw new Error(`${f}: cannot read results (${(e as Error).message})`);
+      }
+      if (!Array.isArray(part)) throw new Error(`${f}: field "results" must be an array`);
+      for (const [i, r] of part.entries()) {
+        if (typeof r?.name !== 'string') throw new Error(`${f}: field "results[${i}].name" must be a string`);
+        if (from.has(r.name)) throw new Error(`${f}: model "${r.name}" is also in ${from.get(r.name)}`);
+        from.set(r.name, f);
+        results.push(r);
+      }
     }
-    if (!Array.isArray(results)) throw new Error(`${f}: field "results" must be an array`);
+    // runs of one model next to each other (first appearance order), whatever file each came from
+    const model = (n: string) => n.replace(/-s\d+$/, '');
+    const first = new Map<string, number>();
+    results.forEach((r, i) => first.has(model(r.name)) || first.set(model(r.name), i));
+    results = results.map((r, i) => ({ r, i })).sort((a, b) => first.get(model(a.r.name))! - first.get(model(b.r.name))! || a.i - b.i).map((x) => x.r);
   } else {
     await initBackend({ backend: (s('backend') as never) ?? 'auto' });
     const data = buildRotMnist({ seed: int('data-seed', s('data-seed'), 0) });
