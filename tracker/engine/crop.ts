@@ -28,11 +28,24 @@ export function cropPatchesInto(
   if (rgb.length !== H * W * 3) throw new Error(`cropPatchesInto: image has ${rgb.length} values, ${H}×${W}×3 expected`);
   if (avgColor.length !== 3) throw new Error(`cropPatchesInto: avgColor must have 3 values, got ${avgColor.length}`);
   const a0 = avgColor[0], a1 = avgColor[1], a2 = avgColor[2];
-  const avg = [a0, a1, a2];
+  // per output column of a crop: left / right source offsets (×3) and the weight, or −1 outside the image; computed
+  // with the same expressions as before, once per crop instead of once per row
+  const left3 = new Int32Array(outSize), right3 = new Int32Array(outSize), xw = new Float64Array(outSize);
   for (let b = 0; b < crops.length; b++) {
     const [y1, x1, y2, x2] = cropBox(H, W, crops[b], outSize);
     const hs = outSize > 1 ? ((y2 - y1) * (H - 1)) / (outSize - 1) : 0;
     const ws = outSize > 1 ? ((x2 - x1) * (W - 1)) / (outSize - 1) : 0;
+    for (let x = 0; x < outSize; x++) {
+      const xi = outSize > 1 ? x1 * (W - 1) + x * ws : 0.5 * (x1 + x2) * (W - 1);
+      if (xi < 0 || xi > W - 1) {
+        left3[x] = -1;
+        continue;
+      }
+      const left = Math.floor(xi);
+      left3[x] = left * 3;
+      right3[x] = Math.ceil(xi) * 3;
+      xw[x] = xi - left;
+    }
     let o = b * per;
     for (let y = 0; y < outSize; y++) {
       const yi = outSize > 1 ? y1 * (H - 1) + y * hs : 0.5 * (y1 + y2) * (H - 1);
@@ -50,20 +63,18 @@ export function cropPatchesInto(
       const rowT = top * W * 3;
       const rowB = bottom * W * 3;
       for (let x = 0; x < outSize; x++, o += 3) {
-        const xi = outSize > 1 ? x1 * (W - 1) + x * ws : 0.5 * (x1 + x2) * (W - 1);
-        if (xi < 0 || xi > W - 1) {
+        const l3 = left3[x];
+        if (l3 < 0) {
           out[o] = a0;
           out[o + 1] = a1;
           out[o + 2] = a2;
           continue;
         }
-        const left = Math.floor(xi);
-        const xl = xi - left;
-        const l3 = left * 3;
-        const r3 = Math.ceil(xi) * 3;
+        const r3 = right3[x];
+        const xl = xw[x];
         for (let c = 0; c < 3; c++) {
           // mean-subtracted float32 values (tf.sub), bilinear in double, float32 result (+ avgColor in float32: tf.add)
-          const a = avg[c];
+          const a = c === 0 ? a0 : c === 1 ? a1 : a2;
           const vtl = f32(rgb[rowT + l3 + c] - a), vtr = f32(rgb[rowT + r3 + c] - a);
           const vbl = f32(rgb[rowB + l3 + c] - a), vbr = f32(rgb[rowB + r3 + c] - a);
           const t = vtl + (vtr - vtl) * xl;

@@ -9,7 +9,7 @@
 import type { Box } from '../geometry.js';
 import type { TrackResult } from '../tracker.js';
 import { cropPatchesInto, meanColor } from '../engine/crop.js';
-import { type ResizeTaps, resizeTaps, upsampleTaps } from '../engine/upsample.js';
+import { type ResizeTaps, resizeTaps, upsampleTapsRange } from '../engine/upsample.js';
 import { marginSide, rotatedTemplates, templateAngles } from '../engine/rotate-crop.js';
 import type { SiamFCConfig } from './config.js';
 import type { CropRequest } from './crop-box.js';
@@ -64,6 +64,9 @@ export class SiamFCCore {
     }
     for (const k of ['context', 'scaleNum', 'scaleStep', 'scaleLr', 'scalePenalty', 'windowInfluence', 'responseUp'] as const) {
       if (typeof config?.[k] !== 'number' || !Number.isFinite(config[k])) throw new Error(`SiamFC settings: ${k} must be a number, got ${config?.[k]}`);
+    }
+    for (const k of ['scalePenalty', 'rotationPenalty'] as const) {
+      if (config[k] !== undefined && !(config[k] > 0)) throw new Error(`SiamFC settings: ${k} must be positive, got ${config[k]}`);
     }
     this.config = config;
     const n = this.config.scaleNum;
@@ -154,29 +157,40 @@ export class SiamFCCore {
     const U = this.upSize;
     // Upsample every scale (× template), apply the penalties to the non-unit scales and the neighbouring templates,
     // pick the highest peak; template j = 0 is the current one.
-    let best: { id: number; tpl: number; peak: number; penalty: number; map: Float64Array } = {
-      id: mid, tpl: 0, peak: -Infinity, penalty: 1, map: new Float64Array(0),
+    let best: { id: number; tpl: number; peak: number; penalty: number; min: number; map: Float64Array } = {
+      id: mid, tpl: 0, peak: -Infinity, penalty: 1, min: 0, map: new Float64Array(0),
     };
     for (let s = 0; s < n; s++) {
       for (let j = 0; j < T; j++) {
         const slot = s * T + j;
-        const map = upsampleTaps(responses.subarray(slot * r * r, (slot + 1) * r * r), this.upTaps, this.upMaps[slot], this.upScratch);
+        const up = upsampleTapsRange(responses.subarray(slot * r * r, (slot + 1) * r * r), this.upTaps, this.upMaps[slot], this.upScratch);
         const penalty = (s !== mid ? this.config.scalePenalty : 1) * (j !== 0 ? this.config.rotationPenalty : 1);
-        if (penalty !== 1) for (let i = 0; i < map.length; i++) map[i] *= penalty;
-        const peak = argmax(map).value;
-        if (peak > best.peak) best = { id: s, tpl: j, peak, penalty, map };
+        // The penalties are positive (checked in the constructor), and a positive factor keeps the order of the
+        // rounded products: the penalised map's peak and minimum are the penalised peak and minimum, so a map is only
+        // multiplied if it is chosen.
+        const peak = up.max * penalty;
+        if (peak > best.peak) best = { id: s, tpl: j, peak, penalty, min: up.min * penalty, map: up.map };
       }
     }
     this.template = templates[best.tpl];
     const rawPeak = best.peak / best.penalty;
     const map = best.map;
-    let min = Infinity;
-    for (let i = 0; i < map.length; i++) if (map[i] < min) min = map[i];
+    const { penalty, min } = best;
+    // the same operations as penalise → subtract the minimum → sum → normalise and blend with the window → argmax,
+    // in two passes instead of five
     let sum = 0;
-    for (let i = 0; i < map.length; i++) sum += map[i] -= min;
+    if (penalty !== 1) for (let i = 0; i < map.length; i++) sum += map[i] = map[i] * penalty - min;
+    else for (let i = 0; i < map.length; i++) sum += map[i] -= min;
     const wi = this.config.windowInfluence;
-    for (let i = 0; i < map.length; i++) map[i] = (1 - wi) * (map[i] / (sum + 1e-16)) + wi * this.hann[i];
-    const loc = argmax(map).index;
+    let loc = 0;
+    let top = -Infinity;
+    for (let i = 0; i < map.length; i++) {
+      const v = (map[i] = (1 - wi) * (map[i] / (sum + 1e-16)) + wi * this.hann[i]);
+      if (v > top) {
+        top = v;
+        loc = i;
+      }
+    }
     const row = Math.floor(loc / U);
     const col = loc % U;
     const scale = this.scaleFactors[best.id];
