@@ -36,6 +36,10 @@ test('JS crops equal cropPatches (inside, across the border, outside, tiny and h
     const ref = cropPatches(imgF, avg, crops, out);
     const got = new Float32Array(crops.length * out * out * 3);
     cropPatchesInto(got, rgb, H, W, avg.dataSync() as Float32Array, crops, out);
+    // a float frame takes the computed path, a byte frame the lookup table: the same numbers
+    const fromFloats = new Float32Array(got.length);
+    cropPatchesInto(fromFloats, Float32Array.from(rgb), H, W, avg.dataSync() as Float32Array, crops, out);
+    assert.deepEqual(fromFloats, got);
     const d = relMaxDiff(got, ref.dataSync());
     if (backend === 'native-cpu' || backend === 'cpu') assert.equal(d, 0, `crops to ${out}px differ by ${d}`);
     else assert.ok(d < 1e-5, `crops to ${out}px differ by ${d}`);

@@ -28,6 +28,17 @@ export function cropPatchesInto(
   if (rgb.length !== H * W * 3) throw new Error(`cropPatchesInto: image has ${rgb.length} values, ${H}×${W}×3 expected`);
   if (avgColor.length !== 3) throw new Error(`cropPatchesInto: avgColor must have 3 values, got ${avgColor.length}`);
   const a0 = avgColor[0], a1 = avgColor[1], a2 = avgColor[2];
+  // byte frames (the usual case): the 3 × 256 possible mean-subtracted values, f32(v − a), looked up instead of computed
+  const bytes = rgb instanceof Uint8Array || rgb instanceof Uint8ClampedArray ? rgb : null;
+  let lut: Float64Array | null = null;
+  if (bytes) {
+    lut = new Float64Array(768);
+    for (let v = 0; v < 256; v++) {
+      lut[v] = f32(v - a0);
+      lut[256 + v] = f32(v - a1);
+      lut[512 + v] = f32(v - a2);
+    }
+  }
   // per output column of a crop: left / right source offsets (×3) and the weight, or −1 outside the image; computed
   // with the same expressions as before, once per crop instead of once per row
   const left3 = new Int32Array(outSize), right3 = new Int32Array(outSize), xw = new Float64Array(outSize);
@@ -75,8 +86,19 @@ export function cropPatchesInto(
         for (let c = 0; c < 3; c++) {
           // mean-subtracted float32 values (tf.sub), bilinear in double, float32 result (+ avgColor in float32: tf.add)
           const a = c === 0 ? a0 : c === 1 ? a1 : a2;
-          const vtl = f32(rgb[rowT + l3 + c] - a), vtr = f32(rgb[rowT + r3 + c] - a);
-          const vbl = f32(rgb[rowB + l3 + c] - a), vbr = f32(rgb[rowB + r3 + c] - a);
+          let vtl: number, vtr: number, vbl: number, vbr: number;
+          if (lut) {
+            const base = c * 256;
+            vtl = lut[base + bytes![rowT + l3 + c]];
+            vtr = lut[base + bytes![rowT + r3 + c]];
+            vbl = lut[base + bytes![rowB + l3 + c]];
+            vbr = lut[base + bytes![rowB + r3 + c]];
+          } else {
+            vtl = f32(rgb[rowT + l3 + c] - a);
+            vtr = f32(rgb[rowT + r3 + c] - a);
+            vbl = f32(rgb[rowB + l3 + c] - a);
+            vbr = f32(rgb[rowB + r3 + c] - a);
+          }
           const t = vtl + (vtr - vtl) * xl;
           const bo = vbl + (vbr - vbl) * xl;
           out[o + c] = f32(f32(t + (bo - t) * yl) + a);
