@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
-import { loadNativeAddon, NATIVE_KERNELS } from '../../tracker/node/native-backend.js';
+import { loadNativeAddon, NATIVE_KERNELS, setNativeThreads } from '../../tracker/node/native-backend.js';
 import { compare, data, int, nativeOrSkip, pick, rng, valueAndGrads, type Data } from './util.js';
 
 const reg = nativeOrSkip();
@@ -98,6 +98,30 @@ test('convs split into chunks of one image (tiny im2col scratch) still match cpu
     }
   } finally {
     addon.setScratchLimit(16 * 2 ** 20);
+  }
+});
+
+test('convs with ≥ 1,024 output rows take the row split over 2 threads (one chunk and several), same values and gradients', { skip }, () => {
+  const addon = loadNativeAddon()!;
+  const before = addon.getThreads();
+  setNativeThreads(2);
+  try {
+    const rand = rng(2468);
+    const cases: [number[], number[], number, 'same' | 'valid'][] = [
+      [[4, 24, 24, 5], [3, 3, 5, 7], 1, 'same'], // 2,304 rows
+      [[2, 41, 37, 3], [5, 5, 3, 8], 2, 'valid'], // stride 2, odd sizes: 2 × 19 × 17 = 646 rows → one thread
+      [[3, 33, 35, 6], [5, 3, 6, 9], 1, 'valid'], // 3 × 29 × 33 = 2,871 rows, odd split
+    ];
+    for (const limit of [16 * 2 ** 20, 29 * 33 * 90]) {
+      addon.setScratchLimit(limit);
+      for (const [xs, ws, s, pad] of cases) {
+        compare(`split x[${xs}] w[${ws}] s${s} ${pad} scratch ${limit}`, valueAndGrads([data(rand, xs), data(rand, ws)], 17, (x, w) =>
+          tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad)));
+      }
+    }
+  } finally {
+    addon.setScratchLimit(16 * 2 ** 20);
+    setNativeThreads(before);
   }
 });
 

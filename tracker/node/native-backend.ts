@@ -22,7 +22,8 @@
  * When the add-on was not built (it is an optional dependency), `registerNativeBackend()` returns `{ ok: false,
  * reason }` and registers nothing: callers fall back to wasm and say why.
  *
- * Threads: `ROT_TRACK_THREADS` (default: all cores) sizes both OpenBLAS's pool and the add-on's own loops.
+ * Threads: `ROT_TRACK_THREADS` (default: all cores) sizes the add-on's threads (its loops and the row blocks of every
+ * large GEMM; OpenBLAS itself runs single-threaded, see tracker/native/src/kernels.cc).
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';

@@ -8,6 +8,9 @@
 // 1x1 / stride 1 / no padding convs skip im2col. The input gradient is sgemm into the column matrix followed by
 // col2im (each column row added back where im2col read it; threads own whole images). The filter gradient
 // accumulates col^T · dy over chunks (beta = 1 after the first). Pooling loops are plain C++, threaded over rows.
+// Threads: OpenBLAS always runs single-threaded; every GEMM with enough rows is split into row blocks over the
+// add-on's own threads (split_rows). OpenBLAS's own 2-thread GEMMs made a CPU-scale training step slower than 1 thread
+// (104 vs 88 ms): its workers spin after a call and competed with the add-on's threads on 2 cores.
 #include <node_api.h>
 #ifdef ROT_TRACK_ACCELERATE
 #include <Accelerate/Accelerate.h>
@@ -171,6 +174,45 @@ void bias_act(float* y, int64_t rows, int64_t n, const float* bias, int act, flo
   });
 }
 
+// Row-split GEMMs. OpenBLAS threads one GEMM by itself, but on the skinny GEMMs of small convs (M = B·H·W rows,
+// N = 24–96 output channels) its 2 threads were slower than 1 (a CPU-scale training step: 104 ms at 2 threads, 88 at
+// 1). With g_threads > 1 and enough rows, each of our threads instead takes a contiguous block of rows — im2col of
+// those rows and a single-threaded sgemm on them — while OpenBLAS is held at 1 thread. Results are the same sums in
+// the same order per output element (each row's dot products do not depend on the split) except the filter
+// gradient, whose per-thread partials over rows are added at the end.
+constexpr int64_t kMinRowsPerThread = 512;
+
+int64_t row_threads(int64_t rows) {
+  return std::min<int64_t>(g_threads, std::max<int64_t>(1, rows / kMinRowsPerThread));
+}
+
+// Runs fn(r0, r1, thread) over row blocks with OpenBLAS at one thread; restores its thread count after.
+template <typename F>
+void split_rows(int64_t rows, int64_t t, F fn) {
+  std::vector<std::thread> pool;
+  const int64_t chunk = (rows + t - 1) / t;
+  for (int64_t i = 1; i < t; i++) {
+    const int64_t b = i * chunk, e = std::min(rows, b + chunk);
+    if (b < e) pool.emplace_back([=]() { fn(b, e, i); });
+  }
+  fn(int64_t(0), std::min(rows, chunk), int64_t(0));
+  for (auto& th : pool) th.join();
+  openblas_set_num_threads(1);
+}
+
+// C (M × N, leading dimension ldc) = op(A) · op(B), the rows of C split over our threads (split_rows): a row block of
+// op(A) starts at A + r0 (transposed A: a column offset) or A + r0·lda.
+void sgemm_rows(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc) {
+  auto run = [&](int64_t r0, int64_t r1, int64_t) {
+    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, int(r1 - r0), int(N),
+                int(K), 1.f, tA ? A + r0 : A + r0 * lda, int(lda), B, int(ldb), 0.f, C + r0 * ldc, int(ldc));
+  };
+  const int64_t t = row_threads(M);
+  if (t > 1) split_rows(M, t, run);
+  else run(0, M, 0);
+}
+
 // conv2d(x, w, y, params, bias|null, act, alpha)
 NATIVE_FN(Conv2D) {
   auto a = get_args(env, info, 7);
@@ -183,16 +225,26 @@ NATIVE_FN(Conv2D) {
   float alpha = float(number(env, a[6]));
   const int64_t K = c.K(), M1 = c.OH * c.OW;
   if (c.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(c.B * M1), int(c.OC), int(K), 1.f, x, int(K), w,
-                int(c.OC), 0.f, y, int(c.OC));
+    sgemm_rows(false, false, c.B * M1, c.OC, K, x, K, w, c.OC, y, c.OC);
   } else {
     const int64_t per = c.imagesPerChunk();
     float* col = scratch(per * M1 * K);
     for (int64_t b0 = 0; b0 < c.B; b0 += per) {
       const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-      im2col(c, x + b0 * c.H * c.W * c.C, col, M);
+      const float* xc = x + b0 * c.H * c.W * c.C;
+      float* yc = y + b0 * M1 * c.OC;
+      const int64_t t = row_threads(M);
+      if (t > 1) {
+        split_rows(M, t, [&](int64_t r0, int64_t r1, int64_t) {
+          im2col_rows(c, xc, col, r0, r1);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), int(c.OC), int(K), 1.f, col + r0 * K,
+                      int(K), w, int(c.OC), 0.f, yc + r0 * c.OC, int(c.OC));
+        });
+        continue;
+      }
+      im2col(c, xc, col, M);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(c.OC), int(K), 1.f, col, int(K), w,
-                  int(c.OC), 0.f, y + b0 * M1 * c.OC, int(c.OC));
+                  int(c.OC), 0.f, yc, int(c.OC));
     }
   }
   bias_act(y, c.B * M1, c.OC, bias, act, alpha);
@@ -208,16 +260,24 @@ NATIVE_FN(Conv2DBackpropInput) {
   float* dx = f32(env, a[2], c.xSize(), "dx");
   const int64_t K = c.K(), M1 = c.OH * c.OW;
   if (c.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(c.B * M1), int(c.C), int(c.OC), 1.f, dy, int(c.OC), w,
-                int(c.OC), 0.f, dx, int(c.C));
+    sgemm_rows(false, true, c.B * M1, c.C, c.OC, dy, c.OC, w, c.OC, dx, c.C);
     return undefined(env);
   }
   const int64_t per = c.imagesPerChunk();
   float* col = scratch(per * M1 * K);
   for (int64_t b0 = 0; b0 < c.B; b0 += per) {
     const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(K), int(c.OC), 1.f, dy + b0 * M1 * c.OC,
-                int(c.OC), w, int(c.OC), 0.f, col, int(K));
+    const float* dyc = dy + b0 * M1 * c.OC;
+    const int64_t t = row_threads(M);
+    if (t > 1) {
+      split_rows(M, t, [&](int64_t r0, int64_t r1, int64_t) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(K), int(c.OC), 1.f, dyc + r0 * c.OC,
+                    int(c.OC), w, int(c.OC), 0.f, col + r0 * K, int(K));
+      });
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(K), int(c.OC), 1.f, dyc, int(c.OC), w,
+                  int(c.OC), 0.f, col, int(K));
+    }
     float* dxc = dx + b0 * c.H * c.W * c.C;
     parallel_for(nb, 1, [&](int64_t i0, int64_t i1) { col2im_images(c, col, dxc, i0, i1); });
   }
@@ -233,17 +293,35 @@ NATIVE_FN(Conv2DBackpropFilter) {
   float* dw = f32(env, a[2], c.wSize(), "dw");
   const int64_t K = c.K(), M1 = c.OH * c.OW;
   if (c.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(c.B * M1), 1.f, x, int(K), dy,
-                int(c.OC), 0.f, dw, int(c.OC));
+    sgemm_rows(true, false, K, c.OC, c.B * M1, x, K, dy, c.OC, dw, c.OC);
     return undefined(env);
   }
   const int64_t per = c.imagesPerChunk();
   float* col = scratch(per * M1 * K);
   for (int64_t b0 = 0; b0 < c.B; b0 += per) {
     const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-    im2col(c, x + b0 * c.H * c.W * c.C, col, M);
+    const float* xc = x + b0 * c.H * c.W * c.C;
+    const float* dyc = dy + b0 * M1 * c.OC;
+    const int64_t t = row_threads(M);
+    if (t > 1) {
+      // thread 0 accumulates into dw itself (overwriting it on the first chunk); the others into partials added after
+      std::vector<std::vector<float>> part(size_t(t - 1), std::vector<float>(size_t(K * c.OC)));
+      split_rows(M, t, [&](int64_t r0, int64_t r1, int64_t i) {
+        im2col_rows(c, xc, col, r0, r1);
+        float* out = i == 0 ? dw : part[size_t(i - 1)].data();
+        const float beta = i == 0 && b0 > 0 ? 1.f : 0.f;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(r1 - r0), 1.f, col + r0 * K, int(K),
+                    dyc + r0 * c.OC, int(c.OC), beta, out, int(c.OC));
+      });
+      for (const auto& p : part) {
+        const float* pp = p.data();
+        for (int64_t j = 0; j < K * c.OC; j++) dw[j] += pp[j];
+      }
+      continue;
+    }
+    im2col(c, xc, col, M);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(M), 1.f, col, int(K),
-                dy + b0 * M1 * c.OC, int(c.OC), b0 == 0 ? 0.f : 1.f, dw, int(c.OC));
+                dyc, int(c.OC), b0 == 0 ? 0.f : 1.f, dw, int(c.OC));
   }
   return undefined(env);
 }
@@ -268,9 +346,7 @@ NATIVE_FN(BatchMatMul) {
     std::fill(C, C + batch * M * N, 0.f);
   } else {
     for (int64_t bi = 0; bi < batch; bi++) {
-      cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, int(M), int(N),
-                  int(K), 1.f, A + (bi % bA) * M * K, int(tA ? M : K), Bm + (bi % bB) * K * N, int(tB ? K : N), 0.f,
-                  C + bi * M * N, int(N));
+      sgemm_rows(tA, tB, M, N, K, A + (bi % bA) * M * K, tA ? M : K, Bm + (bi % bB) * K * N, tB ? K : N, C + bi * M * N, N);
     }
   }
   bias_act(C, batch * M, N, bias, act, alpha);
@@ -285,8 +361,7 @@ NATIVE_FN(Sgemm) {
   const float* A = f32(env, a[0], M * K, "a");
   const float* B = f32(env, a[1], K * N, "b");
   float* C = f32(env, a[2], M * N, "c");
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.f, A, int(K), B, int(N), 0.f, C,
-              int(N));
+  sgemm_rows(false, false, M, N, K, A, K, B, N, C, N);
   return undefined(env);
 }
 
@@ -923,7 +998,7 @@ NATIVE_FN(SetThreads) {
   int n = int(number(env, a[0]));
   if (n < 1) n = 1;
   g_threads = n;
-  openblas_set_num_threads(n);
+  openblas_set_num_threads(1);  // our threads split the GEMMs (split_rows); OpenBLAS stays single-threaded
   return undefined(env);
 }
 
@@ -990,6 +1065,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   rtn::register_fused(env, exports);
   g_threads = std::max(1, int(std::thread::hardware_concurrency()));
-  openblas_set_num_threads(g_threads);
+  openblas_set_num_threads(1);
   return exports;
 }
