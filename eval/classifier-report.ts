@@ -13,7 +13,7 @@ import { groupPool } from '../tracker/ien/pool.js';
 import type { DigitSet } from '../data/mnist.js';
 import { equivariancePlotSvg, writePlot } from './plots.js';
 import { writeFileAtomic } from './results.js';
-import { groupBySeed, renderSeedSummary, type ClassifierReference } from './classifier-seeds.js';
+import { geo, groupBySeed, renderSeedSummary, type ClassifierReference } from './classifier-seeds.js';
 
 /** Numbers of one evaluated classifier. */
 export interface ClassifierEvalResult {
@@ -120,7 +120,6 @@ export interface ClassifierReportMeta {
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}`;
 const sci = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toExponential(1));
-const geo = (xs: number[]) => Math.exp(xs.reduce((a, v) => a + Math.log(Math.max(v, 1e-30)), 0) / Math.max(1, xs.length));
 
 /** The markdown report: accuracy/params/channels table, per-layer L_G tables (C4 and C8), ratios, plot, commands. */
 export function renderClassifierReport(results: ClassifierEvalResult[], meta: ClassifierReportMeta = {}, plotBase = 'lg'): string {

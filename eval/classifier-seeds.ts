@@ -34,8 +34,21 @@ export interface SeedGroup {
 }
 
 const SEEDED = /^(.*)-s(\d+)$/;
-const geo = (xs: number[]) => Math.exp(xs.reduce((a, v) => a + Math.log(Math.max(v, 1e-30)), 0) / Math.max(1, xs.length));
+
+/** The model a run belongs to: its name without the `-s<seed>` suffix. */
+export const modelOf = (name: string): string => SEEDED.exec(name)?.[1] ?? name;
+
+/** Geometric mean (values floored at 1e-30; 1 for an empty list). */
+export const geo = (xs: number[]): number => Math.exp(xs.reduce((a, v) => a + Math.log(Math.max(v, 1e-30)), 0) / Math.max(1, xs.length));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** `results` with the runs of one model next to each other, models in order of first appearance (stable). */
+export function sortBySeedGroup(results: ClassifierEvalResult[]): ClassifierEvalResult[] {
+  const first = new Map<string, number>();
+  results.forEach((r, i) => first.has(modelOf(r.name)) || first.set(modelOf(r.name), i));
+  return results.map((r, i) => ({ r, i }))
+    .sort((a, b) => first.get(modelOf(a.r.name))! - first.get(modelOf(b.r.name))! || a.i - b.i).map((x) => x.r);
+}
 
 /** Group runs by model name (order of first appearance). A name without `-s<seed>` is its own group of seed 0. */
 export function groupBySeed(results: ClassifierEvalResult[]): SeedGroup[] {

@@ -13,7 +13,7 @@ import { type ResizeTaps, resizeTaps, upsampleTapsRange } from '../engine/upsamp
 import { marginSide, rotatedTemplates, templateAngles } from '../engine/rotate-crop.js';
 import type { SiamFCConfig } from './config.js';
 import type { CropRequest } from './crop-box.js';
-import { argmax, cubicResizeMatrix, hannWindow } from './response.js';
+import { cubicResizeMatrix, hannWindow } from './response.js';
 
 /** Sizes a SiamFC network assumes (SiamFCNet.geometry): crop sides, total stride, response side, in pixels. */
 export interface SiamFCGeometry {

@@ -11,7 +11,7 @@ import { initBackend } from '../../tracker/node/backend.js';
 import { loadClassifier, saveClassifier } from '../../tracker/node/classifier-files.js';
 import { buildRotMnist } from '../../data/mnist.js';
 import { type ClassifierEvalResult, evaluateClassifier, writeClassifierReport } from '../../eval/classifier-report.js';
-import { readReference } from '../../eval/classifier-seeds.js';
+import { readReference, sortBySeedGroup } from '../../eval/classifier-seeds.js';
 
 const HELP = `Evaluate Rot-MNIST classifiers: test accuracy and the per-layer equivariance error L_G.
 
@@ -111,11 +111,7 @@ async function main(argv: string[]): Promise<number> {
         results.push(r);
       }
     }
-    // runs of one model next to each other (first appearance order), whatever file each came from
-    const model = (n: string) => n.replace(/-s\d+$/, '');
-    const first = new Map<string, number>();
-    results.forEach((r, i) => first.has(model(r.name)) || first.set(model(r.name), i));
-    results = results.map((r, i) => ({ r, i })).sort((a, b) => first.get(model(a.r.name))! - first.get(model(b.r.name))! || a.i - b.i).map((x) => x.r);
+    results = sortBySeedGroup(results); // runs of one model together, whatever file each came from
   } else {
     await initBackend({ backend: (s('backend') as never) ?? 'auto' });
     const data = buildRotMnist({ seed: int('data-seed', s('data-seed'), 0) });

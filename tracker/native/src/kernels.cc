@@ -177,16 +177,16 @@ void bias_act(float* y, int64_t rows, int64_t n, const float* bias, int act, flo
 // Row-split GEMMs. OpenBLAS threads one GEMM by itself, but on the skinny GEMMs of small convs (M = B·H·W rows,
 // N = 24–96 output channels) its 2 threads were slower than 1 (a CPU-scale training step: 104 ms at 2 threads, 88 at
 // 1). With g_threads > 1 and enough rows, each of our threads instead takes a contiguous block of rows — im2col of
-// those rows and a single-threaded sgemm on them — while OpenBLAS is held at 1 thread. Results are the same sums in
-// the same order per output element (each row's dot products do not depend on the split) except the filter
-// gradient, whose per-thread partials over rows are added at the end.
+// those rows and a single-threaded sgemm on them — OpenBLAS itself always runs at 1 thread. Each output element is
+// still one dot product over K (only OpenBLAS's blocking of it may differ), except the filter gradient, whose
+// per-thread partials over rows are added at the end; the tests compare with the cpu kernels at 1e-4 relative.
 constexpr int64_t kMinRowsPerThread = 512;
 
 int64_t row_threads(int64_t rows) {
   return std::min<int64_t>(g_threads, std::max<int64_t>(1, rows / kMinRowsPerThread));
 }
 
-// Runs fn(r0, r1, thread) over row blocks with OpenBLAS at one thread; restores its thread count after.
+// Runs fn(r0, r1, thread) over row blocks, one std::thread per block after the first (the caller runs that one).
 template <typename F>
 void split_rows(int64_t rows, int64_t t, F fn) {
   std::vector<std::thread> pool;
@@ -267,17 +267,7 @@ NATIVE_FN(Conv2DBackpropInput) {
   float* col = scratch(per * M1 * K);
   for (int64_t b0 = 0; b0 < c.B; b0 += per) {
     const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-    const float* dyc = dy + b0 * M1 * c.OC;
-    const int64_t t = row_threads(M);
-    if (t > 1) {
-      split_rows(M, t, [&](int64_t r0, int64_t r1, int64_t) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(K), int(c.OC), 1.f, dyc + r0 * c.OC,
-                    int(c.OC), w, int(c.OC), 0.f, col + r0 * K, int(K));
-      });
-    } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(M), int(K), int(c.OC), 1.f, dyc, int(c.OC), w,
-                  int(c.OC), 0.f, col, int(K));
-    }
+    sgemm_rows(false, true, M, K, c.OC, dy + b0 * M1 * c.OC, c.OC, w, c.OC, col, K);
     float* dxc = dx + b0 * c.H * c.W * c.C;
     parallel_for(nb, 1, [&](int64_t i0, int64_t i1) { col2im_images(c, col, dxc, i0, i1); });
   }
