@@ -63,7 +63,10 @@ socket.on('connect', () => {
   request(socket, 'job:subscribe', { jobId: j.jobId, key: j.key })
     .then((info) => {
       if (info.end) onEnd(info.end);
-      else status(jobStatus, `Reconnected: the job is ${info.state === 'queued' ? 'still queued' : 'still running'}; following it again.`, 'info');
+      else {
+        j.state = info.state;
+        status(jobStatus, `Reconnected: the job is ${info.state === 'queued' ? 'still queued' : 'still running'}; following it again.`, 'info');
+      }
     })
     .catch((e) => {
       finished = { jobId: j.jobId, state: 'failed', frames: tracked, fps: 0 };
@@ -282,7 +285,9 @@ socket.on('job:progress', (p: JobProgress) => {
   progress.max = Math.max(1, p.total);
   progress.value = p.done;
   progressText.textContent = `${p.done} / ${p.total} frames (${Math.round((100 * p.done) / Math.max(1, p.total))} %)`;
-  if (p.state === 'running') status(jobStatus, `Tracking with ${job.model}…`);
+  // Only a change of state rewrites the status line: a notice (e.g. "Reconnected…") stays up while frames stream.
+  if (p.state === 'running' && job.state !== 'running') status(jobStatus, `Tracking with ${job.model}…`);
+  job.state = p.state;
 });
 
 socket.on('job:end', onEnd);
