@@ -29,7 +29,7 @@ export const BLAS_KERNELS = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBac
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string', default: 'ien-siamfc' }, batch: { type: 'string', default: '8' },
-    reps: { type: 'string', default: '3' }, top: { type: 'string', default: '20' },
+    reps: { type: 'string', default: '3' }, top: { type: 'string', default: '20' }, shapes: { type: 'boolean', default: false },
   },
 });
 const backend = await initBackend({ log: () => {} });
@@ -76,6 +76,7 @@ const t0 = performance.now();
 for (let i = 0; i < reps; i++) {
   const info = await tf.profile(run);
   for (const k of info.kernels) {
+    if (a.shapes && i === 0 && BLAS_KERNELS.has(k.name)) console.log(`[call] ${k.name} ${k.inputShapes.map((sh) => JSON.stringify(sh)).join(' ')} → ${JSON.stringify(k.outputShapes)} ${Number(k.kernelTimeMs).toFixed(2)} ms`);
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     const e = by.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += ms / reps;

@@ -3,7 +3,7 @@
     {
       "target_name": "rot_track_native",
       "sources": ["src/kernels.cc", "src/fused.cc"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "<!@(node scripts/arch-flags.cjs)"],
       "cflags_cc!": ["-fno-exceptions"],
       "conditions": [
         ["OS=='mac'", {
