@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
-import { compare, data, int, nativeOrSkip, pick, rng, valueAndGrads } from './util.js';
+import { compare, data, int, nativeOrSkip, on, pick, relErr, rng, tensor, TOL, valueAndGrads } from './util.js';
 
 const reg = nativeOrSkip();
 const skip = !reg.ok;
@@ -71,6 +71,38 @@ test('MaxPool / AvgPool values and gradients match cpu on 30 random shapes', { s
   // SiamFC's 3×3/2 pools.
   const x = data(rand, [2, 29, 29, 16]);
   compare('maxPool 3x3/2 siamfc', valueAndGrads([x], 9, (t) => tf.maxPool(t as tf.Tensor4D, 3, 2, 'valid')));
+});
+
+test('MaxPool gradient with ties, −∞ and NaN windows: the same taps take it as on cpu', { skip }, () => {
+  // After a relu most windows tie at 0: the gradient must go to the first maximum only, as tfjs's maxPoolPositions does.
+  const rand = rng(31);
+  for (const [shape, f, s, pad] of [
+    [[2, 13, 11, 24], 3, 2, 'valid'], [[1, 9, 9, 5], 3, 1, 'same'], [[2, 8, 10, 17], 2, 2, 'valid'], [[1, 7, 7, 33], [3, 2], [1, 2], 'same'],
+  ] as [number[], number | [number, number], number | [number, number], 'same' | 'valid'][]) {
+    const x = data(rand, shape);
+    for (let i = 0; i < x.values.length; i++) {
+      const v = Math.round(x.values[i] * 2) / 2; // −1, −0.5, 0, 0.5, 1: many ties
+      x.values[i] = i % 97 === 0 ? Number.NEGATIVE_INFINITY : i % 89 === 0 ? Number.NaN : Math.max(0, v);
+    }
+    // one image channel entirely −∞ and one entirely NaN: windows without a strict maximum pass no gradient
+    for (let p = 0; p < shape[1] * shape[2]; p++) {
+      x.values[p * shape[3]] = Number.NEGATIVE_INFINITY;
+      x.values[p * shape[3] + 1] = Number.NaN;
+    }
+    const fn = () => {
+      const t = tensor(x) as tf.Tensor4D;
+      const dy = tf.randomUniform(tf.maxPool(t, f, s, pad).shape, -1, 1, 'float32', 7);
+      return [tf.grad((u: tf.Tensor) => tf.maxPool(u as tf.Tensor4D, f, s, pad))(t, dy)];
+    };
+    const [nat] = on('native-cpu', fn);
+    const [ref] = on('cpu', fn);
+    const label = `maxPool grad x[${shape}] f${f} s${s} ${pad}`;
+    // The same taps receive the gradient (ties, −∞, NaN); the sums of overlapping windows agree within TOL (tfjs
+    // gathers per input pixel, we scatter per window: the float additions run in another order).
+    const taps = (v: Float32Array) => Array.from(v, (g, i) => (g !== 0 ? i : -1)).filter((i) => i >= 0);
+    assert.deepEqual(taps(nat), taps(ref), `${label}: the taps that take the gradient`);
+    assert.ok(relErr(nat, ref) < TOL, `${label}: relative error ${relErr(nat, ref)}`);
+  }
 });
 
 test('integer matmuls and NCHW convs fall back to the cpu kernels (same results)', { skip }, () => {

@@ -434,7 +434,11 @@ NATIVE_FN(AvgPool) {
 }
 
 // maxPoolGrad(dy, x, dx, params): dy goes to the first strict maximum of each window (tfjs's maxPoolPositions).
-// Threads own whole images, so the scatter never races.
+// Two branch-free passes over each window, both contiguous over channels (so they vectorise): the window's maximum,
+// then the taps in order, where the first tap equal to it takes the gradient still held (`rem`, zeroed once handed
+// out). A window without a finite maximum (all −∞ or NaN) passes no gradient, as in tfjs (no strict maximum over −∞).
+// Adding the zeros of the other taps leaves every sum bit for bit as the per-channel arg-max scatter made it (that
+// version ran at 1/13 of the forward pool's speed). Threads own whole images, so the scatter never races.
 NATIVE_FN(MaxPoolGrad) {
   auto a = get_args(env, info, 4);
   Pool q = pool_from(env, a[3]);
@@ -442,8 +446,10 @@ NATIVE_FN(MaxPoolGrad) {
   const float* x = f32(env, a[1], q.xSize(), "x");
   float* dx = f32(env, a[2], q.xSize(), "dx");
   parallel_for(q.B, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> best(size_t(q.C));
-    std::vector<int64_t> pos(size_t(q.C));
+    std::vector<float> bestv(size_t(q.C)), remv(size_t(q.C));
+    float* __restrict best = bestv.data();
+    float* __restrict rem = remv.data();
+    const float ninf = -std::numeric_limits<float>::infinity();
     std::memset(dx + b0 * q.H * q.W * q.C, 0, sizeof(float) * size_t((b1 - b0) * q.H * q.W * q.C));
     for (int64_t b = b0; b < b1; b++) {
       for (int64_t oh = 0; oh < q.OH; oh++) {
@@ -452,23 +458,26 @@ NATIVE_FN(MaxPoolGrad) {
         for (int64_t ow = 0; ow < q.OW; ow++) {
           int64_t clo, chi;
           window(ow * q.sw - q.pl, q.fW, q.dw, q.W, clo, chi);
-          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-          std::fill(pos.begin(), pos.end(), int64_t(-1));
+          for (int64_t ch = 0; ch < q.C; ch++) best[ch] = ninf;
+          for (int64_t ih = rlo; ih < rhi; ih += q.dh) {
+            for (int64_t iw = clo; iw < chi; iw += q.dw) {
+              const float* __restrict px = x + ((b * q.H + ih) * q.W + iw) * q.C;
+              for (int64_t ch = 0; ch < q.C; ch++) best[ch] = px[ch] > best[ch] ? px[ch] : best[ch];
+            }
+          }
+          const float* __restrict g = dy + ((b * q.OH + oh) * q.OW + ow) * q.C;
+          for (int64_t ch = 0; ch < q.C; ch++) rem[ch] = best[ch] > ninf ? g[ch] : 0.f;
           for (int64_t ih = rlo; ih < rhi; ih += q.dh) {
             for (int64_t iw = clo; iw < chi; iw += q.dw) {
               const int64_t off = ((b * q.H + ih) * q.W + iw) * q.C;
-              const float* px = x + off;
+              const float* __restrict px = x + off;
+              float* __restrict o = dx + off;
               for (int64_t ch = 0; ch < q.C; ch++) {
-                if (px[ch] > best[ch]) {
-                  best[ch] = px[ch];
-                  pos[ch] = off + ch;
-                }
+                const bool hit = px[ch] == best[ch];
+                o[ch] += hit ? rem[ch] : 0.f;
+                rem[ch] = hit ? 0.f : rem[ch];
               }
             }
-          }
-          const float* g = dy + ((b * q.OH + oh) * q.OW + ow) * q.C;
-          for (int64_t ch = 0; ch < q.C; ch++) {
-            if (pos[ch] >= 0) dx[pos[ch]] += g[ch];
           }
         }
       }
