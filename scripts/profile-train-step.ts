@@ -75,8 +75,9 @@ let total = 0;
 const t0 = performance.now();
 for (let i = 0; i < reps; i++) {
   const info = await tf.profile(run);
-  for (const k of info.kernels) {
-    if (a.shapes && i === 0 && BLAS_KERNELS.has(k.name)) console.log(`[call] ${k.name} ${k.inputShapes.map((sh) => JSON.stringify(sh)).join(' ')} → ${JSON.stringify(k.outputShapes)} ${Number(k.kernelTimeMs).toFixed(2)} ms`);
+  // `…__op` entries are tf.customGrad wrappers (e.g. fusedConv2d__op) whose kernels are listed on their own.
+  for (const k of info.kernels.filter((e) => !e.name.endsWith('__op'))) {
+    if (a.shapes && i === 0 && (BLAS_KERNELS.has(k.name) || Number(k.kernelTimeMs) >= 0.1)) console.log(`[call] ${k.name} ${k.inputShapes.map((sh) => JSON.stringify(sh)).join(' ')} → ${JSON.stringify(k.outputShapes)} ${Number(k.kernelTimeMs).toFixed(2)} ms`);
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     const e = by.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += ms / reps;

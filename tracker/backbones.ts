@@ -110,7 +110,7 @@ export class Backbone {
     this.spec.layers.forEach((layer, i) => {
       switch (layer.type) {
         case 'conv':
-          h = this.conv(h, layer, this.params[i] as ConvParams, training);
+          h = this.conv(h, layer, this.params[i] as ConvParams, training, i === 0);
           collect?.push(h);
           break;
         case 'maxpool':
@@ -130,8 +130,14 @@ export class Backbone {
     return h;
   }
 
-  private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean): Tensor4D {
+  private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean, first: boolean): Tensor4D {
     let y: Tensor4D;
+    if (layer.groups === 1 && p.bias && !first) {
+      // The bias in the conv's own output pass (FusedConv2D; linear, so it fuses under gradients too): one full-size
+      // Add and its allocation fewer per conv, the same float sums. Not on the first layer: the fused op's gradient
+      // always computes the input's, which for the image nobody needs (the plain conv's tape skips it).
+      return this.finishConv(tf.fused.conv2d({ x, filter: p.filter as Tensor4D, strides: layer.stride, pad: 'valid', bias: p.bias }), layer, p, training);
+    }
     if (layer.groups === 1) {
       y = tf.conv2d(x, p.filter as Tensor4D, layer.stride, 'valid');
     } else {
@@ -141,6 +147,11 @@ export class Backbone {
       y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as Tensor4D, ws[g] as Tensor4D, layer.stride, 'valid')), 3);
     }
     if (p.bias) y = tf.add(y, p.bias);
+    return this.finishConv(y, layer, p, training);
+  }
+
+  /** BatchNorm and activation after a conv's bias. */
+  private finishConv(y: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean): Tensor4D {
     // BatchNorm takes the Relu that follows it (one fused pass on backends that have the kernel).
     if (p.bn) y = applyBatchNorm(y, p.bn, training, this.spec.bnEps, this.spec.bnMomentum, 1, layer.act === 'relu');
     if (layer.act === 'relu' && !p.bn) y = tf.relu(y);
