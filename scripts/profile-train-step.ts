@@ -6,7 +6,7 @@
  * (provenance: the IEN equivariance loss with its β, the optimiser) on random crops of the training geometry.
  * Analysis only (issue 15, part 2): no kernel is changed here.
  *
- *   node --import tsx scripts/profile-train-step.ts [--model ien-siamfc | siamfc | alexnet (paper size, random weights)] [--batch 8] [--reps 3] [--top 20]
+ *   node --import tsx scripts/profile-train-step.ts [--model ien-siamfc | siamfc | alexnet (paper size, random weights)] [--batch 8] [--reps 3] [--top 20] [--shapes] [--gap-ms 0]
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ const { values: a } = parseArgs({
   options: {
     model: { type: 'string', default: 'ien-siamfc' }, batch: { type: 'string', default: '8' },
     reps: { type: 'string', default: '3' }, top: { type: 'string', default: '20' }, shapes: { type: 'boolean', default: false },
+    'gap-ms': { type: 'string', default: '0' },
   },
 });
 const backend = await initBackend({ log: () => {} });
@@ -64,6 +65,8 @@ console.log(`[profile] ${a.model} (${spec.name}, ${spec.equivariance.kind} ${spe
 run(); // warm-up
 const wall: number[] = [];
 for (let i = 0; i < Number(a.reps); i++) {
+  // --gap-ms: idle time before each timed step, as bench:peer leaves between engines
+  if (Number(a['gap-ms']) > 0) await new Promise((r) => setTimeout(r, Number(a['gap-ms'])));
   const t0 = performance.now();
   run();
   wall.push(performance.now() - t0);

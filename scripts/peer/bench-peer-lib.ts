@@ -21,6 +21,8 @@ export interface PeerOptions {
   block: number;
   /** Timed training steps per engine (after one warm-up step), interleaved one step at a time; 0 = no training. */
   trainSteps: number;
+  /** Timed training steps per engine per turn, back to back (plus one uncounted step after the pause). */
+  trainTurn: number;
   batch: number;
   /** Threads of every engine (torch.set_num_threads, onnxruntime intra-op, the native BLAS). */
   threads: number;
@@ -44,6 +46,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
       rounds: { type: 'string', default: '4' },
       block: { type: 'string', default: '10' },
       'train-steps': { type: 'string', default: '3' },
+      'train-turn': { type: 'string', default: '3' },
       batch: { type: 'string', default: '8' },
       threads: { type: 'string', default: String(cores) },
       'gap-ms': { type: 'string', default: '200' },
@@ -69,6 +72,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
     rounds: int('rounds', a.rounds!, 1),
     block: int('block', a.block!, 1),
     trainSteps: int('train-steps', a['train-steps']!, 0),
+    trainTurn: int('train-turn', a['train-turn']!, 1),
     batch: int('batch', a.batch!, 1),
     threads: int('threads', a.threads!, 1),
     gapMs: int('gap-ms', a['gap-ms']!, 0),
@@ -196,7 +200,7 @@ export function peerMarkdown(r: PeerResult): string {
         'the cores); absolute numbers are low and tails wide; the engines ran interleaved, so the ratios are the comparable part.'
         : ' — the machine was otherwise quiet at the start.'),
     `Interleaved: ${r.options.rounds} rounds × ${r.options.block} frames per engine (order rotated each round, ` +
-      `${r.options.gapMs} ms pause between blocks); training ${r.options.trainSteps} timed steps per engine after a warm-up, one step at a time in turn.`,
+      `${r.options.gapMs} ms pause between blocks); training ${r.options.trainSteps} timed steps per engine after a warm-up, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).`,
     '',
     `Same computation: responses of the same exemplar + ${'3'} search crops, max |Δ| / max |ours|: ` +
       r.parity.map((p) => `${p.variant} torch vs ${p.vs} ${p.maxRelErr.toExponential(1)}`).join(', ') + '.',

@@ -155,6 +155,8 @@ test('bench:peer arguments: defaults, overrides, errors name the flag', () => {
     { PEER_PYTHON: '/ignored' });
   assert.deepEqual([o.variants, o.rounds, o.block, o.trainSteps, o.threads, o.python], [['siamfc'], 2, 5, 0, 1, ['/x/py']]);
   assert.deepEqual(parsePeerArgs([], 2, { PEER_PYTHON: '/env/py' }).python, ['/env/py']);
+  assert.equal(parsePeerArgs(['--train-turn', '5'], 2).trainTurn, 5);
+  assert.throws(() => parsePeerArgs(['--train-turn', '0'], 2), /--train-turn must be an integer ≥ 1/);
   assert.throws(() => parsePeerArgs(['--variants', 'vgg'], 2), /--variants: unknown "vgg"/);
   assert.throws(() => parsePeerArgs(['--rounds', '0'], 2), /--rounds must be an integer ≥ 1/);
   assert.throws(() => parsePeerArgs(['--block', '2.5'], 2), /--block/);
@@ -179,7 +181,7 @@ test('bench:peer markdown: rows, ratios ours / PyTorch, and the load note', () =
   const r: PeerResult = {
     date: 'now', cores: 2, cpu: 'cpu', node: 'v20', torch: '1.13', python: '/usr/bin/python3', threads: { torch: '2' },
     loadavg: { before: [3, 2, 1], after: [3, 2, 1], duringMean1m: 3 },
-    options: { variants: ['siamfc'], rounds: 4, block: 10, trainSteps: 3, batch: 8, threads: 2, gapMs: 200 },
+    options: { variants: ['siamfc'], rounds: 4, block: 10, trainSteps: 3, trainTurn: 3, batch: 8, threads: 2, gapMs: 200 },
     parity: [{ variant: 'siamfc', vs: 'onnx', maxRelErr: 1e-6 }],
     track: [{ ...row, engine: 'onnx', description: 'onnx', fps: 100 }, { ...row, engine: 'torch', description: 'torch', fps: 50 }],
     train: [{ variant: 'siamfc', engine: 'tfjs', description: 'tfjs', crops: '65/121', batch: 8, steps: 3, msP50: 300, msMin: 290, peakMb: 1 },
