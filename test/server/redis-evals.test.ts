@@ -53,7 +53,8 @@ test('an evaluation queued on A waits for a worker, streams to the starter on A 
   assert.equal(onA.end(queued.data.runId).state, 'cancelled');
 
   workers.push(await startWorker(pair.dir, pair.redis));
-  await waitFor(() => onB.end(id) !== undefined, 120_000, 'the end on B');
+  // The end reaches A and B through Redis pub/sub on their own schedules: wait for both, then compare.
+  await waitFor(() => onB.end(id) !== undefined && onA.end(id) !== undefined, 120_000, 'the end on A and B');
   const end = onB.end(id);
   assert.equal(end.state, 'done', JSON.stringify(end));
   assert.equal(end.report, id);
