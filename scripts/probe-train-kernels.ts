@@ -10,7 +10,7 @@ import { initBackend } from '../tracker/node/backend.js';
 
 const backend = await initBackend({ log: () => {} });
 console.log(`backend ${backend}, ROT_TRACK_THREADS=${process.env.ROT_TRACK_THREADS ?? '(default)'}`);
-// (tidy callbacks return nothing: a typed array returned from tf.tidy is walked key by key — 50× the conv's time)
+// (tidy callbacks return nothing: a typed array returned from tf.tidy is walked key by key — 20–50× the conv's own time here)
 const median = (f: () => void, n: number): number => {
   const ts: number[] = [];
   for (let i = 0; i < n; i++) {

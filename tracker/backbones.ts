@@ -107,10 +107,12 @@ export class Backbone {
       throw new Error(`backbone "${this.spec.name}": input must be [B, H, W, ${this.spec.inChannels}], got [${x.shape}]`);
     }
     let h: Tensor4D = x;
+    let dataInput = true; // until the first conv, h is the input (or pooled input): nothing differentiates it
     this.spec.layers.forEach((layer, i) => {
       switch (layer.type) {
         case 'conv':
-          h = this.conv(h, layer, this.params[i] as ConvParams, training, i === 0);
+          h = this.conv(h, layer, this.params[i] as ConvParams, training, dataInput);
+          dataInput = false;
           collect?.push(h);
           break;
         case 'maxpool':
@@ -130,11 +132,11 @@ export class Backbone {
     return h;
   }
 
-  private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean, first: boolean): Tensor4D {
+  private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean, dataInput: boolean): Tensor4D {
     let y: Tensor4D;
-    if (layer.groups === 1 && p.bias && !first) {
+    if (layer.groups === 1 && p.bias && !dataInput) {
       // The bias in the conv's own output pass (FusedConv2D; linear, so it fuses under gradients too): one full-size
-      // Add and its allocation fewer per conv, the same float sums. Not on the first layer: the fused op's gradient
+      // Add and its allocation fewer per conv, the same float sums. Not on the first conv: the fused op's gradient
       // always computes the input's, which for the image nobody needs (the plain conv's tape skips it).
       return this.finishConv(tf.fused.conv2d({ x, filter: p.filter as Tensor4D, strides: layer.stride, pad: 'valid', bias: p.bias }), layer, p, training);
     }

@@ -19,7 +19,7 @@ export interface PeerOptions {
   rounds: number;
   /** Frames per block. */
   block: number;
-  /** Timed training steps per engine (after one warm-up step), interleaved one step at a time; 0 = no training. */
+  /** Timed training steps per engine (after one warm-up step), interleaved in turns of `trainTurn`; 0 = no training. */
   trainSteps: number;
   /** Timed training steps per engine per turn, back to back (plus one uncounted step after the pause). */
   trainTurn: number;
