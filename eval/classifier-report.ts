@@ -8,16 +8,18 @@ import path from 'node:path';
 import { tf } from '../tracker/tf.js';
 import type { Classifier } from '../tracker/classifier.js';
 import { digitsToTensor } from '../tracker/classifier.js';
-import { equivarianceError, groupAngles, type GroupedModel } from '../tracker/ien/equivariance.js';
+import { SCALE_ACTION, equivarianceError, groupAngles, groupElements, type GroupedModel } from '../tracker/ien/equivariance.js';
 import { groupPool } from '../tracker/ien/pool.js';
 import type { DigitSet } from '../data/mnist.js';
 import { equivariancePlotSvg, writePlot } from './plots.js';
 import { writeFileAtomic } from './results.js';
-import { geo, groupBySeed, renderSeedSummary, type ClassifierReference } from './classifier-seeds.js';
+import { geo, groupBySeed, primaryLg, renderSeedSummary, type ClassifierReference } from './classifier-seeds.js';
 
 /** Numbers of one evaluated classifier. */
 export interface ClassifierEvalResult {
   name: string;
+  /** Test set: Rot-MNIST (absent in older results.json) or Scale-MNIST. */
+  dataset?: ClassifierDataset;
   variant: string;
   groups: string;
   /** Output channels per conv layer and their sum; pooled channels per layer. */
@@ -37,6 +39,9 @@ export interface ClassifierEvalResult {
   lgC4Variance?: number[];
   /** L_G per conv layer for the rotations 45°, 90°, …, 315° (bilinear, masked), when measured. */
   lgC8?: number[];
+  /** Scale-MNIST: L_G per conv layer for the shrinks 2^(−1/3), 2^(−2/3), 1/2 (loss group S4), and normalised. */
+  lgS4?: number[];
+  lgS4Variance?: number[];
   /** Number of test digits L_G was measured on. */
   lgCount: number;
   /**
@@ -48,8 +53,14 @@ export interface ClassifierEvalResult {
   provenance?: Record<string, unknown>;
 }
 
+/** The two digit datasets of the classifier experiments. */
+export type ClassifierDataset = 'rot-mnist' | 'scale-mnist';
+const DATASET_NAME: Record<ClassifierDataset, string> = { 'rot-mnist': 'Rot-MNIST', 'scale-mnist': 'Scale-MNIST' };
+
 /** Options of `evaluateClassifier`. */
 export interface EvaluateOptions {
+  /** The test set's dataset (default rot-mnist); scale-mnist also measures L_G for the S4 shrinks and skips C8. */
+  dataset?: ClassifierDataset;
   /** Evaluate accuracy on the first n test digits (default all). */
   testCount?: number;
   /** Measure L_G on the first n test digits (default 200). */
@@ -82,9 +93,11 @@ export async function evaluateClassifier(
   }
   const lgCount = Math.min(o.lgCount ?? 200, test.count);
   const xs = digitsToTensor(test.images, test.size, 0, lgCount);
+  const dataset = o.dataset ?? 'rot-mnist';
   try {
     const c4 = await equivarianceError(model, xs, groupAngles('C4'));
-    const c8 = o.c8 === false ? undefined : await equivarianceError(model, xs, groupAngles('C8'));
+    const c8 = o.c8 === false || dataset === 'scale-mnist' ? undefined : await equivarianceError(model, xs, groupAngles('C8'));
+    const s4 = dataset === 'scale-mnist' ? await equivarianceError(model, xs, groupElements('S4'), SCALE_ACTION) : undefined;
     let pooledR4: number[] | undefined;
     if (model.resolved.groups === 'R1' && model.resolved.channels.every((c) => c % 4 === 0)) {
       const view: GroupedModel = {
@@ -97,14 +110,20 @@ export async function evaluateClassifier(
     }
     const cc = model.channelCounts();
     return {
-      name, variant: model.spec.variant, groups: model.resolved.groups, channels: cc.channels,
+      name, dataset, variant: model.spec.variant, groups: model.resolved.groups, channels: cc.channels,
       totalChannels: cc.totalChannels, pooled: cc.pooled, parameters: model.parameterCount(),
       accuracy: n ? correct / n : 0, testCount: n, lgC4: c4.perLayer, lgC4Variance: c4.normalised.variance, lgC8: c8?.perLayer, lgCount,
       ...(pooledR4 ? { lgC4PooledR4: pooledR4 } : {}),
+      ...(s4 ? { lgS4: s4.perLayer, lgS4Variance: s4.normalised.variance } : {}),
     };
   } finally {
     xs.dispose();
   }
+}
+
+/** True when every result is a Scale-MNIST run (the report then leads with the scale L_G). */
+function isScaleReport(results: ClassifierEvalResult[]): boolean {
+  return results.length > 0 && results.every((r) => r.dataset === 'scale-mnist' && r.lgS4);
 }
 
 /** Free text and commands of the report. */
@@ -124,18 +143,21 @@ const sci = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ?
 /** The markdown report: accuracy/params/channels table, per-layer L_G tables (C4 and C8), ratios, plot, commands. */
 export function renderClassifierReport(results: ClassifierEvalResult[], meta: ClassifierReportMeta = {}, plotBase = 'lg'): string {
   const L: string[] = [];
-  L.push(`# ${meta.title ?? 'Rot-MNIST classification (reduced Table 5)'}`, '');
+  const scale = isScaleReport(results);
+  L.push(`# ${meta.title ?? (scale ? 'Scale-MNIST classification (28×28, Table 8)' : 'Rot-MNIST classification (reduced Table 5)')}`, '');
   const testCounts = [...new Set(results.map((r) => r.testCount))].join(', ');
   const lgCounts = [...new Set(results.map((r) => r.lgCount))].join(', ');
-  L.push(`Accuracy on the first ${testCounts} digits of the 50k Rot-MNIST test split; L_G on the first ${lgCounts} test digits.`, '');
+  const sets = [...new Set(results.map((r) => DATASET_NAME[r.dataset ?? 'rot-mnist']))].join(' / ');
+  L.push(`Accuracy on the first ${testCounts} digits of the 50k ${sets} test split; L_G on the first ${lgCounts} test digits.`, '');
   const groups = groupBySeed(results);
   if (groups.some((g) => g.seeds.length > 1) || meta.reference) {
-    L.push('## Per model over seeds', '', renderSeedSummary(groups, meta.reference), '', '## Every run', '');
+    L.push('## Per model over seeds', '', renderSeedSummary(groups, meta.reference, 'cnn', scale ? 'S4' : 'C4'), '', '## Every run', '');
   }
-  L.push('| model | variant | groups | test acc. (%) | params | channels (per layer) | Σ channels | pooled (per layer) | mean L_G (C4) |');
+  L.push(`| model | variant | groups | test acc. (%) | params | channels (per layer) | Σ channels | pooled (per layer) | mean L_G (${scale ? 'S4' : 'C4'}) |`);
   L.push('|---|---|---|---:|---:|---|---:|---|---:|');
   for (const r of results) {
-    const mean = r.lgC4.reduce((a, b) => a + b, 0) / r.lgC4.length;
+    const lg = primaryLg(r);
+    const mean = lg.reduce((a, b) => a + b, 0) / lg.length;
     L.push(`| ${r.name} | ${r.variant} | ${r.groups} | ${pct(r.accuracy)} | ${r.parameters.toLocaleString('en-US')} | ` +
       `${r.channels.join(', ')} | ${r.totalChannels} | ${r.pooled.join(', ')} | ${sci(mean)} |`);
   }
@@ -150,6 +172,8 @@ export function renderClassifierReport(results: ClassifierEvalResult[], meta: Cl
     for (const r of rows) L.push(`| ${r.name} | ${pick(r)!.map(sci).join(' | ')} |`);
     L.push('');
   };
+  lgTable('Per-layer L_G, shrinks by 2^(−1/3), 2^(−2/3), 1/2 (box-prefiltered; features enlarged back)', (r) => r.lgS4);
+  lgTable('Per-layer L_G normalised by the feature variance, shrinks 2^(−k/3) (unitless; ~1 = unrelated)', (r) => r.lgS4Variance);
   lgTable('Per-layer L_G, rotations 90°/180°/270° (exact on the grid)', (r) => r.lgC4);
   lgTable('Per-layer L_G normalised by the feature variance, rotations 90°/180°/270° (unitless; ~1 = unrelated)', (r) => r.lgC4Variance);
   lgTable('Per-layer L_G, rotations 45°…315° (bilinear, valid-mask)', (r) => r.lgC8);
@@ -181,10 +205,11 @@ export async function writeClassifierReport(
   meta: ClassifierReportMeta = {},
 ): Promise<string[]> {
   if (!results.length) throw new Error('classifier report: no results');
+  const scale = isScaleReport(results);
   const svg = equivariancePlotSvg(
-    results.map((r) => ({ tracker: r.name, errors: r.lgC4, layers: r.lgC4.map((_, i) => `conv${i + 1}`) })),
+    results.map((r) => ({ tracker: r.name, errors: primaryLg(r), layers: primaryLg(r).map((_, i) => `conv${i + 1}`) })),
     {},
-    'Rot-MNIST: equivariance error L_G per layer (C4 rotations)',
+    scale ? 'Scale-MNIST: equivariance error L_G per layer (S4 shrinks)' : 'Rot-MNIST: equivariance error L_G per layer (C4 rotations)',
   );
   const written = await writePlot(svg, path.join(outDir, 'lg'));
   const md = path.join(outDir, 'report.md');

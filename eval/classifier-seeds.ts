@@ -27,13 +27,19 @@ export interface SeedGroup {
   accMean: number;
   /** Sample standard deviation over seeds (0 with one seed). */
   accSd: number;
-  /** Geometric mean over layers of L_G (C4), then arithmetic mean over seeds. */
+  /** Geometric mean over layers of L_G (C4; S4 for Scale-MNIST runs), then arithmetic mean over seeds. */
   lgGeo: number;
   /** Same for the variance-normalised L_G; undefined when a run lacks it. */
   lgVarGeo?: number;
 }
 
 const SEEDED = /^(.*)-s(\d+)$/;
+
+/** The L_G a result is summarised by: the S4 one for Scale-MNIST runs, else C4 (`variance`: the normalised one). */
+export function primaryLg(r: ClassifierEvalResult, variance = false): number[] {
+  if (r.dataset === 'scale-mnist' && r.lgS4) return variance ? r.lgS4Variance ?? [] : r.lgS4;
+  return variance ? r.lgC4Variance ?? [] : r.lgC4;
+}
 
 /** The model a run belongs to: its name without the `-s<seed>` suffix. */
 export const modelOf = (name: string): string => SEEDED.exec(name)?.[1] ?? name;
@@ -64,22 +70,22 @@ export function groupBySeed(results: ClassifierEvalResult[]): SeedGroup[] {
     const accs = rs.map((r) => r.accuracy * 100);
     const m = mean(accs);
     const sd = accs.length > 1 ? Math.sqrt(accs.reduce((a, v) => a + (v - m) ** 2, 0) / (accs.length - 1)) : 0;
-    const vars = rs.map((r) => r.lgC4Variance);
+    const vars = rs.map((r) => primaryLg(r, true));
     return {
       model, seeds: rs.map((r) => seedOf.get(r)!), accuracies: accs, accMean: m, accSd: sd,
-      lgGeo: mean(rs.map((r) => geo(r.lgC4))),
+      lgGeo: mean(rs.map((r) => geo(primaryLg(r)))),
       lgVarGeo: vars.every((v) => v?.length) ? mean(vars.map((v) => geo(v!))) : undefined,
     };
   });
 }
 
 /** Markdown table of the groups, with the reference's accuracy and our gap to it, and L_G relative to `baseline`. */
-export function renderSeedSummary(groups: SeedGroup[], reference?: ClassifierReference, baseline = 'cnn'): string {
+export function renderSeedSummary(groups: SeedGroup[], reference?: ClassifierReference, baseline = 'cnn', lgGroup = 'C4'): string {
   const base = groups.find((g) => g.model === baseline);
   const sci = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toExponential(1));
   const L = [
     `| model | seeds | test acc. (%) mean ± sd | per seed | ${reference ? `paper (${reference.source}) | ours − paper | ` : ''}` +
-      `L_G (C4, geo. mean over layers) | L_G ÷ feature variance | ${base ? `${baseline}'s L_G ÷ this (normalised) |` : ''}`,
+      `L_G (${lgGroup}, geo. mean over layers) | L_G ÷ feature variance | ${base ? `${baseline}'s L_G ÷ this (normalised) |` : ''}`,
     `|---|---|---:|---|${reference ? '---:|---:|' : ''}---:|---:|${base ? '---:|' : ''}`,
   ];
   for (const g of groups) {

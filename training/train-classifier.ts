@@ -18,7 +18,7 @@ import { Classifier, ClassifierSpec, digitsToTensor } from '../tracker/classifie
 import { loadClassifier, saveClassifier } from '../tracker/node/classifier-files.js';
 import { equivarianceObjective, makeAngleSampler, mulberry32 } from '../tracker/ien/equivariance.js';
 import { rotateBatch } from '../tracker/ien/rotate.js';
-import { buildRotMnist, type DigitSet, type DigitSplits } from '../data/mnist.js';
+import { buildRotMnist, buildScaleMnist, type DigitSet, type DigitSplits } from '../data/mnist.js';
 import { Adam } from './optimizers.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-folder.js';
 
@@ -30,7 +30,9 @@ export const ClassifierTrainConfig = z
     model: ClassifierSpec,
     data: z
       .object({
-        /** Seed of the Rot-MNIST split and rotations (data/mnist.ts). */
+        /** Rot-MNIST (digits rotated by U[0, 2π)) or Scale-MNIST (rescaled by U(0.3, 1), 28×28; data/mnist.ts). */
+        dataset: z.enum(['rot-mnist', 'scale-mnist']).default('rot-mnist'),
+        /** Seed of the split and of the per-digit rotations / scales (data/mnist.ts). */
         seed: z.number().int().default(0),
         /** Use the first n digits of the 10k training split (stratified + shuffled, so the prefix is balanced). */
         trainSize: z.number().int().positive().max(10000).default(10000),
@@ -58,8 +60,11 @@ export const ClassifierTrainConfig = z
     augment: z.enum(['none', 'rotate']).default('none'),
     /** β of the equivariance loss: one for all six conv layers or six values; 0 = no rotated copy at all. */
     betas: z.union([z.number().min(0), z.array(z.number().min(0)).length(6)]).default(0),
-    /** Rotation group of the loss's rotated copy: C4 (exact 90° turns) or C8 (45° steps, bilinear, masked). */
-    lossGroup: z.enum(['C4', 'C8']).default('C4'),
+    /**
+     * Group of the loss's transformed copy: C4 (exact 90° turns), C8 (45° steps, bilinear, masked) or S4 (shrinks by
+     * 2^(−k/3), k = 1..3, box-prefiltered; features enlarged back: the Scale-MNIST IEN).
+     */
+    lossGroup: z.enum(['C4', 'C8', 'S4']).default('C4'),
     seed: z.number().int().default(1),
     /** Write a step line to log.jsonl every n steps. */
     logEvery: z.number().int().positive().default(10),
@@ -233,7 +238,8 @@ export async function trainClassifier(configInput: ClassifierTrainConfigInput, o
     await log({ type: 'start', config: cfg, parameters: model.parameterCount(), channels: model.channelCounts() });
   }
 
-  const data = opts.data ?? buildRotMnist({ seed: cfg.data.seed, cacheDir: cfg.data.cacheDir });
+  const build = cfg.data.dataset === 'scale-mnist' ? buildScaleMnist : buildRotMnist;
+  const data = opts.data ?? build({ seed: cfg.data.seed, cacheDir: cfg.data.cacheDir });
   const train = data.train;
   const n = cfg.data.trainSize;
   if (n > train.count) throw new Error(`training config field "data.trainSize": ${n} > the ${train.count} training digits`);
@@ -284,7 +290,7 @@ export async function trainClassifier(configInput: ClassifierTrainConfigInput, o
           if (useEq) {
             const yy = tf.oneHot(tf.concat([y, y]), model.spec.classes);
             const r = equivarianceObjective(model, x, {
-              betas, sampler, taskLoss: (out) => tf.losses.softmaxCrossEntropy(yy, out), training: true,
+              betas, sampler, group: cfg.lossGroup, taskLoss: (out) => tf.losses.softmaxCrossEntropy(yy, out), training: true,
             });
             parts = tf.keep(tf.stack([r.total, r.task, ...r.layers]));
             return r.total;

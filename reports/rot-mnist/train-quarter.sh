@@ -9,14 +9,19 @@
 # the paper ("CNN4-aug: regular CNN models similar in architecture to those of R4 at inference"): the IEN network
 # itself, β = 0, rotation augmentation — same channels as ien-b1, so the two differ only by the equivariance loss.
 # Usage: bash reports/rot-mnist/train-quarter.sh name [name ...]   (two chains may run at once, one per core)
+# WIDTH=0.5 OUT=runs/rot-mnist-half bash reports/rot-mnist/train-quarter.sh ien-b1   (the width check of report.md)
+# DATASET=scale-mnist OUT=runs/scale-mnist-quarter bash reports/rot-mnist/train-quarter.sh cnn ien-b0 ien-s4-b1
+#   (reports/scale-mnist: ien-b0 is the IEN network without the loss, ien-s4-b1 IEN with the S4 scale loss, β 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-runs/rot-mnist-quarter}
 SEED=${SEED:-1}
 EPOCHS=${EPOCHS:-10}
+WIDTH=${WIDTH:-0.25}
+DATASET=${DATASET:-rot-mnist}
 # one BLAS thread per run: two chains on two cores, each with the add-on's default 2 threads, ran 2.2× slower per step
 export ROT_TRACK_THREADS=${ROT_TRACK_THREADS:-1}
-COMMON=(--width 0.25 --epochs "$EPOCHS" --train-size 10000 --val-size 2000 --seed "$SEED" --backend native-cpu --quiet)
+COMMON=(--dataset "$DATASET" --width "$WIDTH" --epochs "$EPOCHS" --train-size 10000 --val-size 2000 --seed "$SEED" --backend native-cpu --quiet)
 declare -A ARGS=(
   [cnn]="--variant cnn"
   [cnn-aug]="--variant cnn --augment rotate"
@@ -25,6 +30,8 @@ declare -A ARGS=(
   [steerable-c8]="--variant steerable-c8"
   [ien-b1]="--variant ien --beta 1"
   [het-ien-b1]="--variant het-ien --beta 1"
+  [ien-b0]="--variant ien --beta 0"
+  [ien-s4-b1]="--variant ien --beta 1 --loss-group S4"
 )
 for name in "$@"; do
   [ -n "${ARGS[$name]:-}" ] || { echo "train-quarter.sh: unknown model \"$name\" (one of: ${!ARGS[*]})" >&2; exit 2; }

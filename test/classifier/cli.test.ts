@@ -54,3 +54,23 @@ test('eval-classifier CLI: --results merges files (runs of a model kept together
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('eval-classifier CLI: --dataset is checked, and a model trained on the other dataset is an error naming it', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ec-dataset-'));
+  try {
+    const bad = run('training/cli/eval-classifier.ts', ['--dataset', 'cifar', '--model', dir]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--dataset must be rot-mnist or scale-mnist, got "cifar"/);
+    // only model.json is read before any data is built
+    await writeFile(path.join(dir, 'model.json'), JSON.stringify({ provenance: { config: { data: { dataset: 'scale-mnist' } } } }));
+    const wrong = run('training/cli/eval-classifier.ts', ['--model', `m=${dir}`]);
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /model "m" was trained on scale-mnist \(model\.json provenance\.config\.data\.dataset\), not --dataset rot-mnist/);
+    await writeFile(path.join(dir, 'model.json'), '{"provenance": {}}');
+    const older = run('training/cli/eval-classifier.ts', ['--dataset', 'scale-mnist', '--model', `m=${dir}`]);
+    assert.equal(older.status, 1);
+    assert.match(older.stderr, /model "m" was trained on rot-mnist/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

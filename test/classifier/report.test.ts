@@ -75,3 +75,27 @@ test('report: table rows, L_G tables, ratio to CNN-aug, plot and commands are wr
   assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
   assert.equal(JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')).results.length, 3);
 });
+
+test('Scale-MNIST: evaluateClassifier adds the S4 L_G (no C8); the report leads with it and names the dataset', async () => {
+  const test = blobs(8);
+  const c = new Classifier({ variant: 'ien', widths: [4, 4, 4, 4, 4, 4], hidden: 8, seed: 2 });
+  const n0 = tf.memory().numTensors;
+  const r = await evaluateClassifier(c, 'ien-s4-b1-s1', test, { testCount: 8, lgCount: 3, dataset: 'scale-mnist' });
+  assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+  c.dispose();
+  assert.equal(r.dataset, 'scale-mnist');
+  assert.equal(r.lgC8, undefined);
+  assert.equal(r.lgS4!.length, 6);
+  assert.equal(r.lgS4Variance!.length, 6);
+  r.lgS4!.forEach((v) => assert.ok(Number.isFinite(v) && v > 0, `untrained S4 L_G ${v}`));
+  const sc = (name: string, lg: number, acc: number): ClassifierEvalResult => ({
+    ...fake(name, name.startsWith('cnn') ? 'cnn' : 'ien', 9, acc), dataset: 'scale-mnist', lgS4: new Array(6).fill(lg), lgS4Variance: new Array(6).fill(lg * 2),
+  });
+  const md = renderClassifierReport([sc('cnn-s1', 1, 0.97), sc('cnn-s2', 1, 0.975), sc('ien-s4-b1-s1', 1e-3, 0.98)]);
+  assert.match(md, /^# Scale-MNIST classification/);
+  assert.match(md, /50k Scale-MNIST test split/);
+  assert.match(md, /L_G \(S4, geo\. mean over layers\)/);
+  // the seed summary and the run table use the S4 L_G, not the C4 one (9 in every fake result)
+  assert.match(md, /\| ien-s4-b1 \| 1 \| 98\.00 ± 0\.00 \| 98\.00 \| 1\.0e-3 \| 2\.0e-3 \| 1\.00e\+3× \|/);
+  assert.match(md, /### Per-layer L_G, shrinks by 2\^\(−1\/3\)/);
+});

@@ -150,3 +150,28 @@ test('trainClassifier: checkpoints every epoch, JSONL log, final model; resume g
   mb.dispose();
   await assert.rejects(trainClassifier(cfg, { outDir: path.join(dir, 'none'), progress: null, data, resume: true }), /no checkpoint to resume from/);
 });
+
+test('trainClassifier with the S4 scale loss (Scale-MNIST IEN): finite per-layer losses, a model whose config names the dataset', async () => {
+  const cfg: ClassifierTrainConfigInput = {
+    name: 'tiny-s4', model: IEN, epochs: 1, batchSize: 4, betas: 1, lossGroup: 'S4',
+    data: { dataset: 'scale-mnist', trainSize: 8, valSize: 4 }, logEvery: 1, seed: 3,
+  };
+  const data = { ...fakeSplits(), meta: { kind: 'scale' as const, seed: 0, size: 28, source: 'synthetic' } };
+  const n0 = tf.memory().numTensors;
+  const out = path.join(dir, 's4');
+  const r = await trainClassifier(cfg, { outDir: out, progress: null, data });
+  assert.equal(tf.memory().numTensors, n0, 'training leaves no tensors behind');
+  assert.equal(r.steps, 2);
+  const steps = (await readFile(path.join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step');
+  assert.equal(steps.length, 2);
+  for (const st of steps) {
+    assert.equal(st.eqLayers.length, 6);
+    assert.ok(st.eqLayers.every((v: number) => Number.isFinite(v) && v >= 0), `eq layers ${st.eqLayers}`);
+    assert.ok(st.eqLayers.some((v: number) => v > 0), 'the scale loss is not identically zero');
+  }
+  const manifest = JSON.parse(await readFile(path.join(out, 'model', 'model.json'), 'utf8'));
+  assert.equal(manifest.provenance.config.data.dataset, 'scale-mnist');
+  assert.equal(manifest.provenance.config.lossGroup, 'S4');
+  assert.throws(() => parseClassifierTrainConfig({ ...cfg, lossGroup: 'S5' }), /field "lossGroup"/);
+  assert.throws(() => parseClassifierTrainConfig({ ...cfg, data: { dataset: 'svhn' } }), /field "data\.dataset"/);
+});

@@ -7,11 +7,16 @@
  * β_i > 0 the pooled features of the rotated half are rotated back by −θ (spatially only) and compared by MSE with the
  * pooled features of the original half (masked to the valid region for non-90° angles; no detach);
  * total = task + Σ β_i · MSE_i.
+ *
+ * The same machinery runs with the scale action (loss group `S4`, Scale-MNIST, paper Table 8): the copy is the input
+ * shrunk about its centre by a factor 2^(−k/3) (k = 1, 2, 3; box-prefiltered), and its pooled features are enlarged
+ * back by the inverse factor before the MSE.
  */
 import { tf } from '../tf.js';
 import type { Tensor, Tensor4D } from '../tf.js';
 import type { GroupLayout } from './groups.js';
 import { isGridAligned, rotateBatch, rotationMask } from './rotate.js';
+import { scaleBatch, scaleKeepsInside, scaleMask } from './scale.js';
 import { mulberry32 } from '../random.js';
 
 /** Result of a model's feature pass: pooled features per conv layer and the network output. */
@@ -33,6 +38,50 @@ export interface GroupedModel {
 /** Rotation group of the loss: C4 (exact 90° turns) or C8 (45° steps, bilinear). */
 export type RotationGroup = 'C4' | 'C8';
 
+/** Group of the loss's transformed copy: a rotation group, or `S4` — scales 1, 2^(−1/3), 2^(−2/3), 1/2 (shrinks). */
+export type LossGroup = RotationGroup | 'S4';
+
+/**
+ * How the loss's group acts, with one parameter per sample (degrees for rotations, a factor for scales): `apply` makes
+ * the transformed copy of an input batch; `back` maps the copy's features onto the original's frame and gives the
+ * pixels where that mapping had a source inside the map (null = all).
+ */
+export interface GroupAction {
+  readonly name: 'rotation' | 'scale';
+  apply(x: Tensor4D, params: readonly number[]): Tensor4D;
+  back(f: Tensor4D, params: readonly number[]): { aligned: Tensor4D; mask: Tensor4D | null };
+}
+
+/** Rotations by `params` degrees (bilinear, zero fill; exact for quarter turns); back = rotation by −θ, masked. */
+export const ROTATION_ACTION: GroupAction = {
+  name: 'rotation',
+  apply: (x, degs) => rotateBatch(x, degs),
+  back: (f, degs) => {
+    const [, h, w] = f.shape;
+    const inv = degs.map((d) => -d);
+    return { aligned: rotateBatch(f, inv), mask: isGridAligned(h, w, inv) ? null : rotationMask(h, w, inv) };
+  },
+};
+
+/**
+ * Rescaling by `params` factors about the centre (box-prefiltered shrink of the input); back = rescaling of the copy's
+ * features by 1/factor (an enlargement for shrunk copies, whose source points all stay inside: no mask).
+ */
+export const SCALE_ACTION: GroupAction = {
+  name: 'scale',
+  apply: (x, fs) => scaleBatch(x, fs, { antialias: true }),
+  back: (f, fs) => {
+    const [, h, w] = f.shape;
+    const inv = fs.map((v) => 1 / v);
+    return { aligned: scaleBatch(f, inv), mask: scaleKeepsInside(h, w, inv) ? null : scaleMask(h, w, inv) };
+  },
+};
+
+/** The action of a loss group. */
+export function actionOf(group: LossGroup): GroupAction {
+  return group === 'S4' ? SCALE_ACTION : ROTATION_ACTION;
+}
+
 /** Draws one rotation angle (degrees, counter-clockwise on screen) per sample of a batch of `n`. */
 export type AngleSampler = (n: number) => number[];
 
@@ -53,17 +102,27 @@ export { mulberry32 };
  * zero-loss samples). C8: {45, 90, …, 315} (method.md).
  */
 export function groupAngles(group: RotationGroup, includeIdentity = false): number[] {
+  if (group !== 'C4' && group !== 'C8') throw new EquivarianceError(`unknown rotation group "${group as string}" (C4 or C8)`);
   const step = group === 'C4' ? 90 : 45;
   const n = group === 'C4' ? 4 : 8;
   return Array.from({ length: n }, (_, k) => k * step).filter((a) => includeIdentity || a !== 0);
 }
 
-/** Seeded sampler drawing uniformly from `groupAngles(group, includeIdentity)`; `random` overrides the PRNG. */
+/**
+ * The parameters a loss group's sampler draws from: `groupAngles` for C4 / C8 (degrees); for S4 the shrink factors
+ * 2^(−1/3), 2^(−2/3), 1/2 (with `includeIdentity`, 1 first).
+ */
+export function groupElements(group: LossGroup, includeIdentity = false): number[] {
+  if (group !== 'S4') return groupAngles(group, includeIdentity);
+  return [0, 1, 2, 3].map((k) => 2 ** (-k / 3)).filter((_, k) => includeIdentity || k !== 0);
+}
+
+/** Seeded sampler drawing uniformly from `groupElements(group, includeIdentity)`; `random` overrides the PRNG. */
 export function makeAngleSampler(
-  group: RotationGroup,
+  group: LossGroup,
   opts: { seed?: number; random?: () => number; includeIdentity?: boolean } = {},
 ): AngleSampler {
-  const angles = groupAngles(group, opts.includeIdentity ?? false);
+  const angles = groupElements(group, opts.includeIdentity ?? false);
   const rnd = opts.random ?? mulberry32(opts.seed ?? 0);
   return (n) => Array.from({ length: n }, () => angles[Math.min(angles.length - 1, Math.floor(rnd() * angles.length))]);
 }
@@ -79,18 +138,22 @@ export type EquivarianceNormalisation = 'none' | 'energy' | 'variance';
 export const NORMALISED_MSE_EPSILON = 1e-6;
 
 /** The aligned squared difference of a pair of halves and the validity mask (null = every pixel valid). */
-function alignedParts(original: Tensor4D, rotated: Tensor4D, degs: readonly number[]): { sq: Tensor4D; mask: Tensor4D | null } {
+function alignedParts(
+  original: Tensor4D,
+  rotated: Tensor4D,
+  degs: readonly number[],
+  action: GroupAction = ROTATION_ACTION,
+): { sq: Tensor4D; mask: Tensor4D | null } {
   if (original.shape.join() !== rotated.shape.join()) {
     throw new EquivarianceError(
       `feature shapes differ between the original [${original.shape}] and rotated [${rotated.shape}] halves`,
     );
   }
-  const [b, h, w] = original.shape;
+  const b = original.shape[0];
   if (degs.length !== b) throw new EquivarianceError(`${degs.length} angles for ${b} samples`);
-  const back = rotateBatch(rotated, degs.map((d) => -d));
-  const sq = tf.squaredDifference(original, back) as Tensor4D;
-  // mask of the back-rotation: where the rotated half's map had a source point
-  return { sq, mask: isGridAligned(h, w, degs) ? null : rotationMask(h, w, degs.map((d) => -d)) };
+  // mask of the back-mapping: where the transformed half's map had a source point
+  const { aligned, mask } = action.back(rotated, degs);
+  return { sq: tf.squaredDifference(original, aligned) as Tensor4D, mask };
 }
 
 /** Mean of `t` `[B, H, W, C]` over the pixels where `mask` `[B, H, W, 1]` is 1 (all pixels for a null mask). */
@@ -123,10 +186,10 @@ export function alignedMSE(
   original: Tensor4D,
   rotated: Tensor4D,
   degs: readonly number[],
-  opts: { normalise?: EquivarianceNormalisation; epsilon?: number } = {},
+  opts: { normalise?: EquivarianceNormalisation; epsilon?: number; action?: GroupAction } = {},
 ): tf.Scalar {
   return tf.tidy(() => {
-    const { sq, mask } = alignedParts(original, rotated, degs);
+    const { sq, mask } = alignedParts(original, rotated, degs, opts.action);
     const mse = maskedMean(sq, mask);
     const norm = opts.normalise ?? 'none';
     if (norm === 'none') return mse;
@@ -134,8 +197,8 @@ export function alignedMSE(
   });
 }
 
-const defaultSamplers = new Map<RotationGroup, AngleSampler>();
-function defaultSampler(group: RotationGroup): AngleSampler {
+const defaultSamplers = new Map<LossGroup, AngleSampler>();
+function defaultSampler(group: LossGroup): AngleSampler {
   let s = defaultSamplers.get(group);
   if (!s) {
     s = makeAngleSampler(group, { seed: 0 });
@@ -150,9 +213,12 @@ export interface EquivarianceLossOptions {
   betas: readonly number[] | number;
   /** Task loss on the output of the concatenated batch `[x; ϕ_g x]` (2B rows: labels must be repeated). */
   taskLoss: (out: Tensor) => tf.Scalar;
-  /** Rotation group (default C4); ignored when `sampler` is given. */
-  group?: RotationGroup;
-  /** Angle sampler (default: one module-wide stream per group, seed 0; pass your own for reproducible runs). */
+  /**
+   * Group of the transformed copy (default C4): selects the action (rotation, or scale for S4) and, without `sampler`,
+   * the default sampler.
+   */
+  group?: LossGroup;
+  /** Parameter sampler (default: one module-wide stream per group, seed 0; pass your own for reproducible runs). */
   sampler?: AngleSampler;
   /** Training mode of the forward pass (default true). */
   training?: boolean;
@@ -164,7 +230,7 @@ export interface EquivarianceLossResult {
   task: tf.Scalar;
   /** MSE_i per layer (unweighted); a zero scalar for layers with β_i = 0. */
   layers: tf.Scalar[];
-  /** The angle (degrees) each sample was rotated by. */
+  /** The angle (degrees) each sample was rotated by (the scale factor for S4). */
   angles: number[];
 }
 
@@ -204,11 +270,13 @@ export function equivarianceObjective(
 ): EquivarianceLossResult {
   if (x.rank !== 4) throw new EquivarianceError(`input must be [B, H, W, C], got [${x.shape.join(', ')}]`);
   const b = x.shape[0];
-  const sampler = opts.sampler ?? defaultSampler(opts.group ?? 'C4');
+  const group = opts.group ?? 'C4';
+  const action = actionOf(group);
+  const sampler = opts.sampler ?? defaultSampler(group);
   const angles = sampler(b);
   if (angles.length !== b) throw new EquivarianceError(`angle sampler returned ${angles.length} angles for ${b} samples`);
   const res = tf.tidy(() => {
-    const both = tf.concat([x, rotateBatch(x, angles)], 0);
+    const both = tf.concat([x, action.apply(x, angles)], 0);
     const f = model.forwardFeatures(both, opts.training ?? true);
     checkFeatures(model, f, 2 * b);
     const betas = resolveBetas(opts.betas, f.layers.length);
@@ -218,7 +286,7 @@ export function equivarianceObjective(
       const [, h, w, c] = t.shape;
       const orig = tf.slice(t, [0, 0, 0, 0], [b, h, w, c]);
       const rot = tf.slice(t, [b, 0, 0, 0], [b, h, w, c]);
-      return alignedMSE(orig, rot, angles);
+      return alignedMSE(orig, rot, angles, { action });
     });
     let total: tf.Scalar = task;
     layers.forEach((l, i) => {
@@ -245,13 +313,14 @@ export interface EquivarianceReport {
 /**
  * Equivariance error L_G per layer (paper Tables 5 and 9) on fixed `inputs` (`[B, H, W, C]` float32) and rotations
  * `angles` (degrees; every input is rotated by every angle): for each angle the pooled features of ϕ_g x, rotated back,
- * are compared with those of x by (masked) MSE, absolute and normalised. Evaluation mode (`training = false`); no
- * tensors are left behind.
+ * are compared with those of x by (masked) MSE, absolute and normalised. With `action` = SCALE_ACTION the `angles` are
+ * scale factors. Evaluation mode (`training = false`); no tensors are left behind.
  */
 export async function equivarianceError(
   model: GroupedModel,
   inputs: Tensor4D,
   angles: readonly number[],
+  action: GroupAction = ROTATION_ACTION,
 ): Promise<EquivarianceReport> {
   if (inputs.rank !== 4) throw new EquivarianceError(`inputs must be [B, H, W, C], got [${inputs.shape.join(', ')}]`);
   if (angles.length === 0) throw new EquivarianceError('equivarianceError needs at least one angle');
@@ -261,12 +330,12 @@ export async function equivarianceError(
   for (const a of angles) {
     const degs = new Array<number>(b).fill(a);
     const stacked = tf.tidy(() => {
-      const f = model.forwardFeatures(tf.concat([inputs, rotateBatch(inputs, degs)], 0), false);
+      const f = model.forwardFeatures(tf.concat([inputs, action.apply(inputs, degs)], 0), false);
       checkFeatures(model, f, 2 * b);
       const ms = f.layers.map((t) => {
         const [, h, w, c] = t.shape;
         const orig = tf.slice(t, [0, 0, 0, 0], [b, h, w, c]);
-        const { sq, mask } = alignedParts(orig, tf.slice(t, [b, 0, 0, 0], [b, h, w, c]), degs);
+        const { sq, mask } = alignedParts(orig, tf.slice(t, [b, 0, 0, 0], [b, h, w, c]), degs, action);
         const mse = maskedMean(sq, mask);
         const rel = (kind: 'energy' | 'variance') => tf.div(mse, tf.add(featureScale(orig, mask, kind), NORMALISED_MSE_EPSILON));
         return tf.stack([mse, rel('energy'), rel('variance')]);

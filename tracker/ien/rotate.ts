@@ -172,7 +172,7 @@ export function flipHorizontal(x: Tensor4D): Tensor4D {
  */
 export function rotateBatch(x: Tensor4D, degs: readonly number[] | number): Tensor4D {
   check4(x, 'rotateBatch');
-  const [b, h, w, c] = x.shape;
+  const [b, h, w] = x.shape;
   const angles = typeof degs === 'number' ? new Array<number>(b).fill(degs) : degs;
   if (angles.length !== b) throw new RotationError(`rotateBatch: ${angles.length} angles for a batch of ${b}`);
   const samp = angles.map((a) => rotationSampling(h, w, a));
@@ -197,8 +197,21 @@ export function rotateBatch(x: Tensor4D, degs: readonly number[] | number): Tens
       }
     }
   }
+  return resampleBatch(x, idx, wts, taps, h, w);
+}
+
+/**
+ * Apply precomputed resampling tables to a batch: `x` `[B, H_in, W_in, C]` float32 → `[B, H, W, C]`, where output pixel
+ * p of sample i is Σ_t wts[(i·H·W + p)·taps + t] · x_flat[idx[…]] (`idx` indexes the flattened `[B·H_in·W_in]` input).
+ * One gather for the whole batch; differentiable w.r.t. `x` (the gradient is the transposed resampling).
+ */
+export function resampleBatch(x: Tensor4D, idx: Int32Array, wts: Float32Array, taps: number, h: number, w: number): Tensor4D {
+  const [b, hi, wi, c] = x.shape;
+  if (idx.length !== b * h * w * taps || wts.length !== idx.length) {
+    throw new RotationError(`resampleBatch: tables of ${idx.length} entries for ${b}×${h}×${w}×${taps} taps`);
+  }
   return tf.tidy(() => {
-    const flat = tf.reshape(x, [b * n, c]);
+    const flat = tf.reshape(x, [b * hi * wi, c]);
     const g = tf.gather(flat, tf.tensor1d(idx, 'int32'), 0);
     if (taps === 1) {
       // Grid-aligned angles whose every source pixel lies inside the map (90° multiples on square maps): the weights are
@@ -206,7 +219,7 @@ export function rotateBatch(x: Tensor4D, degs: readonly number[] | number): Tens
       if (wts.every((v) => v === 1)) return tf.reshape(g, [b, h, w, c]) as Tensor4D;
       return tf.mul(tf.reshape(g, [b, h, w, c]), tf.tensor4d(wts, [b, h, w, 1]));
     }
-    const weighted = tf.mul(tf.reshape(g, [b, h, w, 4, c]), tf.tensor5d(wts, [b, h, w, 4, 1]));
+    const weighted = tf.mul(tf.reshape(g, [b, h, w, taps, c]), tf.tensor5d(wts, [b, h, w, taps, 1]));
     return tf.sum(weighted, 3) as Tensor4D;
   });
 }
@@ -226,10 +239,15 @@ export function rotate(x: Tensor4D, deg: number): Tensor4D {
  */
 export function rotationMask(height: number, width: number, degs: readonly number[] | number): Tensor4D {
   const angles = typeof degs === 'number' ? [degs] : degs;
+  return masksTensor(height, width, angles.map((a) => rotationSampling(height, width, a).mask));
+}
+
+/** Stack per-sample `[H·W]` masks into a `[B, H, W, 1]` float32 tensor. */
+export function masksTensor(height: number, width: number, masks: readonly Float32Array[]): Tensor4D {
   const n = height * width;
-  const m = new Float32Array(angles.length * n);
-  angles.forEach((a, i) => m.set(rotationSampling(height, width, a).mask, i * n));
-  return tf.tensor4d(m, [angles.length, height, width, 1]);
+  const m = new Float32Array(masks.length * n);
+  masks.forEach((mk, i) => m.set(mk, i * n));
+  return tf.tensor4d(m, [masks.length, height, width, 1]);
 }
 
 /** True when every angle maps the H×W pixel grid onto itself (90° multiples; 180° on any map): no resampling, full mask. */

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../../tracker/node/backend.js';
 import { loadClassifier, saveClassifier } from '../../tracker/node/classifier-files.js';
-import { buildRotMnist } from '../../data/mnist.js';
+import { buildRotMnist, buildScaleMnist } from '../../data/mnist.js';
 import { type ClassifierEvalResult, evaluateClassifier, writeClassifierReport } from '../../eval/classifier-report.js';
 import { readReference, sortBySeedGroup } from '../../eval/classifier-seeds.js';
 
-const HELP = `Evaluate Rot-MNIST classifiers: test accuracy and the per-layer equivariance error L_G.
+const HELP = `Evaluate Rot-MNIST / Scale-MNIST classifiers: test accuracy and the per-layer equivariance error L_G.
 
 Usage: node --import tsx training/cli/eval-classifier.ts --model [<name>=]<dir> [--model ...] [options]
 
@@ -22,7 +22,9 @@ Usage: node --import tsx training/cli/eval-classifier.ts --model [<name>=]<dir> 
   --test-size <n>        accuracy on the first n of the 50k test digits (default 10000)
   --lg-count <n>         L_G on the first n test digits (default 200), rotations 90/180/270 and 45°…315°
   --no-c8                skip the 45° rotations
-  --data-seed <n>        Rot-MNIST split/rotation seed (default 0, as training)
+  --dataset <d>          rot-mnist | scale-mnist (default rot-mnist); scale-mnist adds L_G for the S4 shrinks
+                         (2^(-k/3)) and drops the 45° rotations. A model trained on the other dataset is an error
+  --data-seed <n>        split/transform seed (default 0, as training)
   --json <file>          write the results as JSON
   --results <f[,f…]>    do not evaluate: read results.json files written before and merge them (to re-render the
                          report; runs evaluated in several processes). A model name in two files is an error
@@ -53,9 +55,26 @@ function printTable(results: ClassifierEvalResult[]): void {
   for (const r of results) {
     out.push(`${r.name.padEnd(w)}  ${(r.accuracy * 100).toFixed(2).padStart(6)} ${String(r.parameters).padStart(8)}  ` +
       r.lgC4.map((v) => fmt(v).padStart(13)).join(''));
+    if (r.lgS4) out.push(`${''.padEnd(w)}  ${'S4:'.padStart(15)}  ${r.lgS4.map((v) => fmt(v).padStart(13)).join('')}`);
     if (r.lgC8) out.push(`${''.padEnd(w)}  ${'C8:'.padStart(15)}  ${r.lgC8.map((v) => fmt(v).padStart(13)).join('')}`);
   }
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/**
+ * The dataset a model folder's training config names (`model.json` provenance.config.data.dataset; models trained
+ * before the field existed: rot-mnist). Read before any data is built, so a wrong --dataset fails at once.
+ */
+async function trainedDataset(dir: string): Promise<string> {
+  const file = path.join(dir, 'model.json');
+  let manifest: { provenance?: { config?: { data?: { dataset?: unknown } } } };
+  try {
+    manifest = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: cannot read the model manifest (${(e as Error).message})`);
+  }
+  const d = manifest?.provenance?.config?.data?.dataset;
+  return typeof d === 'string' ? d : 'rot-mnist';
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -65,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         model: { type: 'string', multiple: true }, 'test-size': { type: 'string' }, 'lg-count': { type: 'string' },
-        'no-c8': { type: 'boolean' }, 'data-seed': { type: 'string' }, json: { type: 'string' },
+        'no-c8': { type: 'boolean' }, 'data-seed': { type: 'string' }, dataset: { type: 'string' }, json: { type: 'string' },
         results: { type: 'string' }, report: { type: 'string' }, notes: { type: 'string' },
         commands: { type: 'string' }, reference: { type: 'string' }, export: { type: 'string' }, 'export-dir': { type: 'string' },
         backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -91,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
   if (!models.length && !s('results')) throw new UsageError('give at least one --model (or --results)');
   const testSize = int('test-size', s('test-size'), 10000);
   const lgCount = int('lg-count', s('lg-count'), 200);
+  const dataset = s('dataset') ?? 'rot-mnist';
+  if (dataset !== 'rot-mnist' && dataset !== 'scale-mnist') throw new UsageError(`--dataset must be rot-mnist or scale-mnist, got "${dataset}"`);
 
   let results: ClassifierEvalResult[];
   if (s('results')) {
@@ -113,14 +134,21 @@ async function main(argv: string[]): Promise<number> {
     }
     results = sortBySeedGroup(results); // runs of one model together, whatever file each came from
   } else {
+    for (const { name, dir } of models) {
+      const trainedOn = await trainedDataset(dir);
+      if (trainedOn !== dataset) {
+        throw new Error(`${dir}: model "${name}" was trained on ${trainedOn} (model.json provenance.config.data.dataset), not --dataset ${dataset}`);
+      }
+    }
     await initBackend({ backend: (s('backend') as never) ?? 'auto' });
-    const data = buildRotMnist({ seed: int('data-seed', s('data-seed'), 0) });
+    const build = dataset === 'scale-mnist' ? buildScaleMnist : buildRotMnist;
+    const data = build({ seed: int('data-seed', s('data-seed'), 0) });
     results = [];
     for (const { name, dir } of models) {
       const t0 = Date.now();
       const { model, manifest } = await loadClassifier(dir);
       try {
-        const r = await evaluateClassifier(model, name, data.test, { testCount: testSize, lgCount, c8: !values['no-c8'] });
+        const r = await evaluateClassifier(model, name, data.test, { testCount: testSize, lgCount, c8: !values['no-c8'], dataset });
         r.provenance = manifest.provenance;
         results.push(r);
         process.stderr.write(`[eval] ${name}: acc ${(r.accuracy * 100).toFixed(2)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);

@@ -7,7 +7,7 @@ import { initBackend } from '../../tracker/node/backend.js';
 import { CLASSIFIER_VARIANTS } from '../../tracker/classifier.js';
 import { type ClassifierTrainConfigInput, parseClassifierTrainConfig, trainClassifier } from '../train-classifier.js';
 
-const HELP = `Train a Rot-MNIST classifier (the 6-conv network of method.md; see training/train-classifier.ts).
+const HELP = `Train a Rot-MNIST / Scale-MNIST classifier (the 6-conv network of method.md; see training/train-classifier.ts).
 
 Usage: node --import tsx training/cli/train-classifier.ts --variant <v> --out <dir> [options]
 
@@ -25,8 +25,9 @@ Usage: node --import tsx training/cli/train-classifier.ts --variant <v> --out <d
   --weight-decay <x>     Adam L2 weight decay (default 1e-7)
   --augment <a>          none | rotate (random angle U[0,360) per digit: CNN-aug)   (default none)
   --beta <b>             equivariance-loss β: one value for all 6 layers, or 6 comma-separated (default 0)
-  --loss-group <g>       C4 | C8: the rotated copy of the loss (default C4)
-  --data-seed <n>        Rot-MNIST split/rotation seed (default 0); --seed <n> init/shuffle seed (default 1)
+  --loss-group <g>       C4 | C8: the rotated copy of the loss; S4: a shrunk copy (2^(-k/3), Scale-MNIST) (default C4)
+  --dataset <d>          rot-mnist | scale-mnist (default rot-mnist)
+  --data-seed <n>        dataset split/transform seed (default 0); --seed <n> init/shuffle seed (default 1)
   --resume               continue from <out>/checkpoint (the saved config; --epochs may extend it)
   --backend <name>       auto | tensorflow | native-cpu | wasm | cpu
   --quiet                no progress line
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
         'val-size': { type: 'string' }, batch: { type: 'string' }, 'lr-max': { type: 'string' },
         'lr-min': { type: 'string' }, tail: { type: 'string' }, 'weight-decay': { type: 'string' },
         augment: { type: 'string' }, beta: { type: 'string' }, 'loss-group': { type: 'string' },
-        'data-seed': { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' },
+        'data-seed': { type: 'string' }, dataset: { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' },
         backend: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   const input: ClassifierTrainConfigInput = {
     name: s('name') ?? variant,
     model: { variant: variant as never, groups: s('groups'), widthMultiplier: num('width', s('width')), seed: num('seed', s('seed')) ?? 1 },
-    data: { seed: num('data-seed', s('data-seed')), trainSize: num('train-size', s('train-size')), valSize: num('val-size', s('val-size')) },
+    data: { dataset: s('dataset') as never, seed: num('data-seed', s('data-seed')), trainSize: num('train-size', s('train-size')), valSize: num('val-size', s('val-size')) },
     epochs: num('epochs', s('epochs')),
     batchSize: num('batch', s('batch')),
     lr: Object.fromEntries(Object.entries(lr).filter(([, v]) => v !== undefined)),
