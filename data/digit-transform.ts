@@ -3,6 +3,13 @@
  * zero fill. Positive angles rotate counter-clockwise on screen, the sense of tracker/geometry.ts.
  */
 
+/** Mirror an `S × S` uint8 image left–right (`out[y][x] = img[y][S − 1 − x]`). */
+export function mirrorDigit(img: Uint8Array, S: number): Uint8Array {
+  const out = new Uint8Array(S * S);
+  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[y * S + x] = img[y * S + S - 1 - x];
+  return out;
+}
+
 /** Rotate an `S × S` uint8 image by `theta` radians (counter-clockwise on screen), bilinear, zero fill. */
 export function rotateDigit(img: Uint8Array, S: number, theta: number): Uint8Array {
   const out = new Uint8Array(S * S);

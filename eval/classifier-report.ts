@@ -8,9 +8,11 @@ import path from 'node:path';
 import { tf } from '../tracker/tf.js';
 import type { Classifier } from '../tracker/classifier.js';
 import { digitsToTensor } from '../tracker/classifier.js';
-import { SCALE_ACTION, equivarianceError, groupAngles, groupElements, type GroupedModel } from '../tracker/ien/equivariance.js';
+import {
+  DIHEDRAL_ACTION, SCALE_ACTION, equivarianceError, groupAngles, groupElements, type GroupedModel,
+} from '../tracker/ien/equivariance.js';
 import { groupPool } from '../tracker/ien/pool.js';
-import type { DigitSet } from '../data/mnist.js';
+import { DIGIT_DATASETS, type DigitDataset, type DigitSet } from '../data/mnist.js';
 import { equivariancePlotSvg, writePlot } from './plots.js';
 import { writeFileAtomic } from './results.js';
 import { geo, groupBySeed, primaryLg, renderSeedSummary, type ClassifierReference } from './classifier-seeds.js';
@@ -42,6 +44,9 @@ export interface ClassifierEvalResult {
   /** Scale-MNIST: L_G per conv layer for the shrinks 2^(−1/3), 2^(−2/3), 1/2 (loss group S4), and normalised. */
   lgS4?: number[];
   lgS4Variance?: number[];
+  /** R2-MNIST: L_G per conv layer for the 7 non-identity D4 elements (quarter turns and mirrors, exact), and normalised. */
+  lgD4?: number[];
+  lgD4Variance?: number[];
   /** Number of test digits L_G was measured on. */
   lgCount: number;
   /**
@@ -54,12 +59,23 @@ export interface ClassifierEvalResult {
 }
 
 /** The two digit datasets of the classifier experiments. */
-export type ClassifierDataset = 'rot-mnist' | 'scale-mnist';
-const DATASET_NAME: Record<ClassifierDataset, string> = { 'rot-mnist': 'Rot-MNIST', 'scale-mnist': 'Scale-MNIST' };
+export type ClassifierDataset = DigitDataset;
+export const CLASSIFIER_DATASETS = Object.keys(DIGIT_DATASETS) as ClassifierDataset[];
+const DATASET_NAME: Record<ClassifierDataset, string> = { 'rot-mnist': 'Rot-MNIST', 'scale-mnist': 'Scale-MNIST', 'r2-mnist': 'R2-MNIST' };
+const DATASET_TITLE: Record<ClassifierDataset, string> = {
+  'rot-mnist': 'Rot-MNIST classification (reduced Table 5)',
+  'scale-mnist': 'Scale-MNIST classification (28×28, Table 8)',
+  'r2-mnist': 'R2-MNIST classification (rotation + reflection: the R4R setting of Tables 1–2, on MNIST)',
+};
+/** The group whose L_G leads a report of each dataset. */
+const DATASET_GROUP: Record<ClassifierDataset, string> = { 'rot-mnist': 'C4', 'scale-mnist': 'S4', 'r2-mnist': 'D4' };
 
 /** Options of `evaluateClassifier`. */
 export interface EvaluateOptions {
-  /** The test set's dataset (default rot-mnist); scale-mnist also measures L_G for the S4 shrinks and skips C8. */
+  /**
+   * The test set's dataset (default rot-mnist); scale-mnist also measures L_G for the S4 shrinks, r2-mnist for the D4
+   * elements; both skip C8.
+   */
   dataset?: ClassifierDataset;
   /** Evaluate accuracy on the first n test digits (default all). */
   testCount?: number;
@@ -96,8 +112,9 @@ export async function evaluateClassifier(
   const dataset = o.dataset ?? 'rot-mnist';
   try {
     const c4 = await equivarianceError(model, xs, groupAngles('C4'));
-    const c8 = o.c8 === false || dataset === 'scale-mnist' ? undefined : await equivarianceError(model, xs, groupAngles('C8'));
+    const c8 = o.c8 === false || dataset !== 'rot-mnist' ? undefined : await equivarianceError(model, xs, groupAngles('C8'));
     const s4 = dataset === 'scale-mnist' ? await equivarianceError(model, xs, groupElements('S4'), SCALE_ACTION) : undefined;
+    const d4 = dataset === 'r2-mnist' ? await equivarianceError(model, xs, groupElements('D4'), DIHEDRAL_ACTION) : undefined;
     let pooledR4: number[] | undefined;
     if (model.resolved.groups === 'R1' && model.resolved.channels.every((c) => c % 4 === 0)) {
       const view: GroupedModel = {
@@ -115,15 +132,17 @@ export async function evaluateClassifier(
       accuracy: n ? correct / n : 0, testCount: n, lgC4: c4.perLayer, lgC4Variance: c4.normalised.variance, lgC8: c8?.perLayer, lgCount,
       ...(pooledR4 ? { lgC4PooledR4: pooledR4 } : {}),
       ...(s4 ? { lgS4: s4.perLayer, lgS4Variance: s4.normalised.variance } : {}),
+      ...(d4 ? { lgD4: d4.perLayer, lgD4Variance: d4.normalised.variance } : {}),
     };
   } finally {
     xs.dispose();
   }
 }
 
-/** True when every result is a Scale-MNIST run (the report then leads with the scale L_G). */
-function isScaleReport(results: ClassifierEvalResult[]): boolean {
-  return results.length > 0 && results.every((r) => r.dataset === 'scale-mnist' && r.lgS4);
+/** The dataset every result shares (rot-mnist when they differ or predate the field): it names and leads the report. */
+function reportDataset(results: ClassifierEvalResult[]): ClassifierDataset {
+  const ds = new Set(results.map((r) => r.dataset ?? 'rot-mnist'));
+  return ds.size === 1 ? [...ds][0] : 'rot-mnist';
 }
 
 /** Free text and commands of the report. */
@@ -143,17 +162,18 @@ const sci = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ?
 /** The markdown report: accuracy/params/channels table, per-layer L_G tables (C4 and C8), ratios, plot, commands. */
 export function renderClassifierReport(results: ClassifierEvalResult[], meta: ClassifierReportMeta = {}, plotBase = 'lg'): string {
   const L: string[] = [];
-  const scale = isScaleReport(results);
-  L.push(`# ${meta.title ?? (scale ? 'Scale-MNIST classification (28×28, Table 8)' : 'Rot-MNIST classification (reduced Table 5)')}`, '');
+  const dataset = reportDataset(results);
+  const lgGroup = DATASET_GROUP[dataset];
+  L.push(`# ${meta.title ?? DATASET_TITLE[dataset]}`, '');
   const testCounts = [...new Set(results.map((r) => r.testCount))].join(', ');
   const lgCounts = [...new Set(results.map((r) => r.lgCount))].join(', ');
   const sets = [...new Set(results.map((r) => DATASET_NAME[r.dataset ?? 'rot-mnist']))].join(' / ');
   L.push(`Accuracy on the first ${testCounts} digits of the 50k ${sets} test split; L_G on the first ${lgCounts} test digits.`, '');
   const groups = groupBySeed(results);
   if (groups.some((g) => g.seeds.length > 1) || meta.reference) {
-    L.push('## Per model over seeds', '', renderSeedSummary(groups, meta.reference, 'cnn', scale ? 'S4' : 'C4'), '', '## Every run', '');
+    L.push('## Per model over seeds', '', renderSeedSummary(groups, meta.reference, 'cnn', lgGroup), '', '## Every run', '');
   }
-  L.push(`| model | variant | groups | test acc. (%) | params | channels (per layer) | Σ channels | pooled (per layer) | mean L_G (${scale ? 'S4' : 'C4'}) |`);
+  L.push(`| model | variant | groups | test acc. (%) | params | channels (per layer) | Σ channels | pooled (per layer) | mean L_G (${lgGroup}) |`);
   L.push('|---|---|---|---:|---:|---|---:|---|---:|');
   for (const r of results) {
     const lg = primaryLg(r);
@@ -172,6 +192,8 @@ export function renderClassifierReport(results: ClassifierEvalResult[], meta: Cl
     for (const r of rows) L.push(`| ${r.name} | ${pick(r)!.map(sci).join(' | ')} |`);
     L.push('');
   };
+  lgTable('Per-layer L_G, D4: the 3 quarter turns, the mirror and its 3 turns (exact on the grid)', (r) => r.lgD4);
+  lgTable('Per-layer L_G normalised by the feature variance, D4 (unitless; ~1 = unrelated)', (r) => r.lgD4Variance);
   lgTable('Per-layer L_G, shrinks by 2^(−1/3), 2^(−2/3), 1/2 (box-prefiltered; features enlarged back)', (r) => r.lgS4);
   lgTable('Per-layer L_G normalised by the feature variance, shrinks 2^(−k/3) (unitless; ~1 = unrelated)', (r) => r.lgS4Variance);
   lgTable('Per-layer L_G, rotations 90°/180°/270° (exact on the grid)', (r) => r.lgC4);
@@ -205,11 +227,11 @@ export async function writeClassifierReport(
   meta: ClassifierReportMeta = {},
 ): Promise<string[]> {
   if (!results.length) throw new Error('classifier report: no results');
-  const scale = isScaleReport(results);
+  const dataset = reportDataset(results);
   const svg = equivariancePlotSvg(
     results.map((r) => ({ tracker: r.name, errors: primaryLg(r), layers: primaryLg(r).map((_, i) => `conv${i + 1}`) })),
     {},
-    scale ? 'Scale-MNIST: equivariance error L_G per layer (S4 shrinks)' : 'Rot-MNIST: equivariance error L_G per layer (C4 rotations)',
+    `${DATASET_NAME[dataset]}: equivariance error L_G per layer (${DATASET_GROUP[dataset]})`,
   );
   const written = await writePlot(svg, path.join(outDir, 'lg'));
   const md = path.join(outDir, 'report.md');

@@ -27,7 +27,7 @@ export interface SeedGroup {
   accMean: number;
   /** Sample standard deviation over seeds (0 with one seed). */
   accSd: number;
-  /** Geometric mean over layers of L_G (C4; S4 for Scale-MNIST runs), then arithmetic mean over seeds. */
+  /** Geometric mean over layers of L_G (C4; S4 for Scale-MNIST, D4 for R2-MNIST runs), then mean over seeds. */
   lgGeo: number;
   /** Same for the variance-normalised L_G; undefined when a run lacks it. */
   lgVarGeo?: number;
@@ -35,9 +35,13 @@ export interface SeedGroup {
 
 const SEEDED = /^(.*)-s(\d+)$/;
 
-/** The L_G a result is summarised by: the S4 one for Scale-MNIST runs, else C4 (`variance`: the normalised one). */
+/**
+ * The L_G a result is summarised by: the S4 one for Scale-MNIST runs, D4 for R2-MNIST, else C4 (`variance`: the
+ * normalised one).
+ */
 export function primaryLg(r: ClassifierEvalResult, variance = false): number[] {
   if (r.dataset === 'scale-mnist' && r.lgS4) return variance ? r.lgS4Variance ?? [] : r.lgS4;
+  if (r.dataset === 'r2-mnist' && r.lgD4) return variance ? r.lgD4Variance ?? [] : r.lgD4;
   return variance ? r.lgC4Variance ?? [] : r.lgC4;
 }
 

@@ -18,7 +18,8 @@ import { Classifier, ClassifierSpec, digitsToTensor } from '../tracker/classifie
 import { loadClassifier, saveClassifier } from '../tracker/node/classifier-files.js';
 import { equivarianceObjective, makeAngleSampler, mulberry32 } from '../tracker/ien/equivariance.js';
 import { rotateBatch } from '../tracker/ien/rotate.js';
-import { buildRotMnist, buildScaleMnist, type DigitSet, type DigitSplits } from '../data/mnist.js';
+import { DIGIT_DATASETS, type DigitSet, type DigitSplits } from '../data/mnist.js';
+import { d4Batch } from '../tracker/ien/dihedral.js';
 import { Adam } from './optimizers.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-folder.js';
 
@@ -30,8 +31,11 @@ export const ClassifierTrainConfig = z
     model: ClassifierSpec,
     data: z
       .object({
-        /** Rot-MNIST (digits rotated by U[0, 2π)) or Scale-MNIST (rescaled by U(0.3, 1), 28×28; data/mnist.ts). */
-        dataset: z.enum(['rot-mnist', 'scale-mnist']).default('rot-mnist'),
+        /**
+         * Rot-MNIST (digits rotated by U[0, 2π)), Scale-MNIST (rescaled by U(0.3, 1), 28×28) or R2-MNIST (rotated,
+         * then mirrored with probability 1/2; data/mnist.ts).
+         */
+        dataset: z.enum(['rot-mnist', 'scale-mnist', 'r2-mnist']).default('rot-mnist'),
         /** Seed of the split and of the per-digit rotations / scales (data/mnist.ts). */
         seed: z.number().int().default(0),
         /** Use the first n digits of the 10k training split (stratified + shuffled, so the prefix is balanced). */
@@ -56,15 +60,19 @@ export const ClassifierTrainConfig = z
       .strict()
       .default({}),
     weightDecay: z.number().min(0).default(1e-7),
-    /** 'rotate': every training digit is rotated by a fresh random angle U[0, 360) (bilinear, zero fill). */
-    augment: z.enum(['none', 'rotate']).default('none'),
+    /**
+     * 'rotate': every training digit is rotated by a fresh random angle U[0, 360) (bilinear, zero fill);
+     * 'rotate-flip': the same, then mirrored left–right with probability 1/2 (CNN-aug for R2-MNIST).
+     */
+    augment: z.enum(['none', 'rotate', 'rotate-flip']).default('none'),
     /** β of the equivariance loss: one for all six conv layers or six values; 0 = no rotated copy at all. */
     betas: z.union([z.number().min(0), z.array(z.number().min(0)).length(6)]).default(0),
     /**
-     * Group of the loss's transformed copy: C4 (exact 90° turns), C8 (45° steps, bilinear, masked) or S4 (shrinks by
-     * 2^(−k/3), k = 1..3, box-prefiltered; features enlarged back: the Scale-MNIST IEN).
+     * Group of the loss's transformed copy: C4 (exact 90° turns), C8 (45° steps, bilinear, masked), D4 (quarter
+     * turns and mirrors, exact: the paper's R4R) or S4 (shrinks by 2^(−k/3), k = 1..3, box-prefiltered; features
+     * enlarged back: the Scale-MNIST IEN).
      */
-    lossGroup: z.enum(['C4', 'C8', 'S4']).default('C4'),
+    lossGroup: z.enum(['C4', 'C8', 'D4', 'S4']).default('C4'),
     seed: z.number().int().default(1),
     /** Write a step line to log.jsonl every n steps. */
     logEvery: z.number().int().positive().default(10),
@@ -238,7 +246,7 @@ export async function trainClassifier(configInput: ClassifierTrainConfigInput, o
     await log({ type: 'start', config: cfg, parameters: model.parameterCount(), channels: model.channelCounts() });
   }
 
-  const build = cfg.data.dataset === 'scale-mnist' ? buildScaleMnist : buildRotMnist;
+  const build = DIGIT_DATASETS[cfg.data.dataset];
   const data = opts.data ?? build({ seed: cfg.data.seed, cacheDir: cfg.data.cacheDir });
   const train = data.train;
   const n = cfg.data.trainSize;
@@ -282,9 +290,11 @@ export async function trainClassifier(configInput: ClassifierTrainConfigInput, o
       for (let s = 0; s < stepsPerEpoch; s++, step++) {
         const lr = oneCycleLr(step, totalSteps, cfg.lr);
         const { x: x0, y } = gatherDigits(train, order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize));
-        const x = cfg.augment === 'rotate'
-          ? tf.tidy(() => rotateBatch(x0, Array.from({ length: x0.shape[0] }, () => augRnd() * 360)))
-          : x0;
+        const x = cfg.augment === 'none' ? x0 : tf.tidy(() => {
+          const turned = rotateBatch(x0, Array.from({ length: x0.shape[0] }, () => augRnd() * 360));
+          if (cfg.augment === 'rotate') return turned;
+          return d4Batch(turned, Array.from({ length: x0.shape[0] }, () => (augRnd() < 0.5 ? 4 : 0)));
+        });
         let parts: Tensor | null = null;
         const { value, grads } = tf.variableGrads(() => {
           if (useEq) {

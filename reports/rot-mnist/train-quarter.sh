@@ -12,6 +12,8 @@
 # WIDTH=0.5 OUT=runs/rot-mnist-half bash reports/rot-mnist/train-quarter.sh ien-b1   (the width check of report.md)
 # DATASET=scale-mnist OUT=runs/scale-mnist-quarter bash reports/rot-mnist/train-quarter.sh cnn ien-b0 ien-s4-b1
 #   (reports/scale-mnist: ien-b0 is the IEN network without the loss, ien-s4-b1 IEN with the S4 scale loss, β 1)
+# DATASET=r2-mnist OUT=runs/r2-mnist-quarter bash reports/rot-mnist/train-quarter.sh cnn cnn-aug-rf ien-d4-b1
+#   (reports/r2-mnist: rotation + reflection; ien-d4-b1 is the R4R IEN — groups of 8, the D4 loss, β 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-runs/rot-mnist-quarter}
@@ -32,6 +34,8 @@ declare -A ARGS=(
   [het-ien-b1]="--variant het-ien --beta 1"
   [ien-b0]="--variant ien --beta 0"
   [ien-s4-b1]="--variant ien --beta 1 --loss-group S4"
+  [cnn-aug-rf]="--variant cnn --augment rotate-flip"
+  [ien-d4-b1]="--variant ien --groups R8 --beta 1 --loss-group D4"
 )
 for name in "$@"; do
   [ -n "${ARGS[$name]:-}" ] || { echo "train-quarter.sh: unknown model \"$name\" (one of: ${!ARGS[*]})" >&2; exit 2; }

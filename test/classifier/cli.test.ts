@@ -60,7 +60,7 @@ test('eval-classifier CLI: --dataset is checked, and a model trained on the othe
   try {
     const bad = run('training/cli/eval-classifier.ts', ['--dataset', 'cifar', '--model', dir]);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--dataset must be rot-mnist or scale-mnist, got "cifar"/);
+    assert.match(bad.stderr, /--dataset must be one of rot-mnist, scale-mnist, r2-mnist, got "cifar"/);
     // only model.json is read before any data is built
     await writeFile(path.join(dir, 'model.json'), JSON.stringify({ provenance: { config: { data: { dataset: 'scale-mnist' } } } }));
     const wrong = run('training/cli/eval-classifier.ts', ['--model', `m=${dir}`]);

@@ -99,3 +99,20 @@ test('Scale-MNIST: evaluateClassifier adds the S4 L_G (no C8); the report leads 
   assert.match(md, /\| ien-s4-b1 \| 1 \| 98\.00 ± 0\.00 \| 98\.00 \| 1\.0e-3 \| 2\.0e-3 \| 1\.00e\+3× \|/);
   assert.match(md, /### Per-layer L_G, shrinks by 2\^\(−1\/3\)/);
 });
+
+test('R2-MNIST: evaluateClassifier adds the D4 L_G; a C4 GCNN is exact on the turns but not on the mirrors', async () => {
+  const test = blobs(6);
+  const g = new Classifier({ variant: 'gcnn-c4', widths: [4, 4, 4, 4, 4, 4], hidden: 8, seed: 3 });
+  const r = await evaluateClassifier(g, 'gcnn-c4-s1', test, { testCount: 6, lgCount: 3, dataset: 'r2-mnist' });
+  g.dispose();
+  assert.equal(r.dataset, 'r2-mnist');
+  assert.equal(r.lgC8, undefined);
+  assert.equal(r.lgD4!.length, 6);
+  r.lgC4.forEach((v) => assert.ok(v < 1e-9, `C4 ${v}`));
+  // the D4 mean includes the 4 mirror elements, which a C4 group CNN is not built for
+  assert.ok(r.lgD4!.slice(0, 5).every((v) => v > 1e-4), `D4 ${r.lgD4}`);
+  const md = renderClassifierReport([r]);
+  assert.match(md, /^# R2-MNIST classification/);
+  assert.match(md, /mean L_G \(D4\)/);
+  assert.match(md, /### Per-layer L_G, D4: the 3 quarter turns, the mirror and its 3 turns/);
+});

@@ -175,3 +175,22 @@ test('trainClassifier with the S4 scale loss (Scale-MNIST IEN): finite per-layer
   assert.throws(() => parseClassifierTrainConfig({ ...cfg, lossGroup: 'S5' }), /field "lossGroup"/);
   assert.throws(() => parseClassifierTrainConfig({ ...cfg, data: { dataset: 'svhn' } }), /field "data\.dataset"/);
 });
+
+test('trainClassifier for R2-MNIST: R8 groups, the D4 loss (R4R) and rotate-flip augmentation train with finite losses', async () => {
+  const cfg: ClassifierTrainConfigInput = {
+    name: 'tiny-d4', model: { variant: 'ien', groups: 'R8', widths: [8, 8, 8, 8, 8, 8], hidden: 8, seed: 2 }, epochs: 1,
+    batchSize: 4, betas: 1, lossGroup: 'D4', augment: 'rotate-flip',
+    data: { dataset: 'r2-mnist', trainSize: 8, valSize: 4 }, logEvery: 1, seed: 5,
+  };
+  const data = { ...fakeSplits(), meta: { kind: 'r2' as const, seed: 0, size: 28, source: 'synthetic' } };
+  const n0 = tf.memory().numTensors;
+  const out = path.join(dir, 'd4');
+  await trainClassifier(cfg, { outDir: out, progress: null, data });
+  assert.equal(tf.memory().numTensors, n0, 'training leaves no tensors behind');
+  const steps = (await readFile(path.join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step');
+  assert.equal(steps.length, 2);
+  for (const st of steps) assert.ok(st.eqLayers.length === 6 && st.eqLayers.every((v: number) => Number.isFinite(v) && v >= 0) && st.eqLayers.some((v: number) => v > 0));
+  const manifest = JSON.parse(await readFile(path.join(out, 'model', 'model.json'), 'utf8'));
+  assert.equal(manifest.provenance.config.data.dataset, 'r2-mnist');
+  assert.equal(manifest.provenance.config.augment, 'rotate-flip');
+});

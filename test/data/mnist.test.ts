@@ -5,8 +5,9 @@ import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { parseIdx, readIdx, IdxError } from '../../data/idx.js';
-import { loadMnist, stratifiedSplit, buildRotMnist, buildScaleMnist, bundledMnistDir } from '../../data/mnist.js';
-import { rotateDigit, scaleDigit } from '../../data/digit-transform.js';
+import { loadMnist, stratifiedSplit, buildRotMnist, buildScaleMnist, buildR2Mnist, bundledMnistDir } from '../../data/mnist.js';
+import { mirrorDigit, rotateDigit, scaleDigit } from '../../data/digit-transform.js';
+import { mulberry32 } from '../../tracker/random.js';
 
 function idx(shape: number[], data: number[]): Uint8Array {
   const head = new Uint8Array(4 + 4 * shape.length);
@@ -103,4 +104,25 @@ test('Rot-MNIST and Scale-MNIST build deterministic, stratified, transformed spl
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('R2-MNIST: each digit rotated by U[0, 2π), then mirrored with probability 1/2 (same split as Rot-MNIST)', () => {
+  const sizes: [number, number, number] = [200, 50, 100];
+  const r2 = buildR2Mnist({ sizes, seed: 3, cacheDir: null });
+  const rot = buildRotMnist({ sizes, seed: 3, cacheDir: null });
+  assert.equal(r2.meta.kind, 'r2');
+  assert.deepEqual(r2.train.labels, rot.train.labels, 'the split does not depend on the transform');
+  // replay the transform stream: per digit one angle draw, then one mirror draw
+  const all = loadMnist(bundledMnistDir());
+  const [trainIdx] = stratifiedSplit(all.labels, sizes, 3);
+  const rand = mulberry32(3 ^ 0x9e3779b9);
+  let mirrored = 0;
+  trainIdx.forEach((i, k) => {
+    const turned = rotateDigit(all.images.subarray(i * 784, (i + 1) * 784), 28, rand() * 2 * Math.PI);
+    const m = rand() < 0.5;
+    if (m) mirrored++;
+    assert.deepEqual(r2.train.images.subarray(k * 784, (k + 1) * 784), m ? mirrorDigit(turned, 28) : turned, `train digit ${k}`);
+  });
+  assert.ok(mirrored > 70 && mirrored < 130, `${mirrored} of 200 mirrored`);
+  assert.deepEqual(mirrorDigit(mirrorDigit(r2.test.images.subarray(0, 784), 28), 28), r2.test.images.subarray(0, 784));
 });

@@ -17,6 +17,7 @@ import type { Tensor, Tensor4D } from '../tf.js';
 import type { GroupLayout } from './groups.js';
 import { isGridAligned, rotateBatch, rotationMask } from './rotate.js';
 import { scaleBatch, scaleKeepsInside, scaleMask } from './scale.js';
+import { d4Batch } from './dihedral.js';
 import { mulberry32 } from '../random.js';
 
 /** Result of a model's feature pass: pooled features per conv layer and the network output. */
@@ -38,8 +39,11 @@ export interface GroupedModel {
 /** Rotation group of the loss: C4 (exact 90° turns) or C8 (45° steps, bilinear). */
 export type RotationGroup = 'C4' | 'C8';
 
-/** Group of the loss's transformed copy: a rotation group, or `S4` — scales 1, 2^(−1/3), 2^(−2/3), 1/2 (shrinks). */
-export type LossGroup = RotationGroup | 'S4';
+/**
+ * Group of the loss's transformed copy: a rotation group; `D4` — the paper's R4R, quarter turns and reflections
+ * (tracker/ien/dihedral.ts, elements 1..7); or `S4` — scales 1, 2^(−1/3), 2^(−2/3), 1/2 (shrinks).
+ */
+export type LossGroup = RotationGroup | 'D4' | 'S4';
 
 /**
  * How the loss's group acts, with one parameter per sample (degrees for rotations, a factor for scales): `apply` makes
@@ -47,7 +51,7 @@ export type LossGroup = RotationGroup | 'S4';
  * pixels where that mapping had a source inside the map (null = all).
  */
 export interface GroupAction {
-  readonly name: 'rotation' | 'scale';
+  readonly name: 'rotation' | 'scale' | 'dihedral';
   apply(x: Tensor4D, params: readonly number[]): Tensor4D;
   back(f: Tensor4D, params: readonly number[]): { aligned: Tensor4D; mask: Tensor4D | null };
 }
@@ -77,9 +81,16 @@ export const SCALE_ACTION: GroupAction = {
   },
 };
 
+/** D4 elements (`d4Batch`: mirror, then quarter turns; exact); back = the inverse element, no mask. */
+export const DIHEDRAL_ACTION: GroupAction = {
+  name: 'dihedral',
+  apply: (x, es) => d4Batch(x, es),
+  back: (f, es) => ({ aligned: d4Batch(f, es, true), mask: null }),
+};
+
 /** The action of a loss group. */
 export function actionOf(group: LossGroup): GroupAction {
-  return group === 'S4' ? SCALE_ACTION : ROTATION_ACTION;
+  return group === 'S4' ? SCALE_ACTION : group === 'D4' ? DIHEDRAL_ACTION : ROTATION_ACTION;
 }
 
 /** Draws one rotation angle (degrees, counter-clockwise on screen) per sample of a batch of `n`. */
@@ -109,10 +120,11 @@ export function groupAngles(group: RotationGroup, includeIdentity = false): numb
 }
 
 /**
- * The parameters a loss group's sampler draws from: `groupAngles` for C4 / C8 (degrees); for S4 the shrink factors
- * 2^(−1/3), 2^(−2/3), 1/2 (with `includeIdentity`, 1 first).
+ * The parameters a loss group's sampler draws from: `groupAngles` for C4 / C8 (degrees); for D4 the elements 1..7
+ * (`d4Batch`); for S4 the shrink factors 2^(−1/3), 2^(−2/3), 1/2 (with `includeIdentity`, the identity first).
  */
 export function groupElements(group: LossGroup, includeIdentity = false): number[] {
+  if (group === 'D4') return [0, 1, 2, 3, 4, 5, 6, 7].filter((e) => includeIdentity || e !== 0);
   if (group !== 'S4') return groupAngles(group, includeIdentity);
   return [0, 1, 2, 3].map((k) => 2 ** (-k / 3)).filter((_, k) => includeIdentity || k !== 0);
 }

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../../tracker/node/backend.js';
 import { loadClassifier, saveClassifier } from '../../tracker/node/classifier-files.js';
-import { buildRotMnist, buildScaleMnist } from '../../data/mnist.js';
-import { type ClassifierEvalResult, evaluateClassifier, writeClassifierReport } from '../../eval/classifier-report.js';
+import { DIGIT_DATASETS } from '../../data/mnist.js';
+import {
+  CLASSIFIER_DATASETS, type ClassifierDataset, type ClassifierEvalResult, evaluateClassifier, writeClassifierReport,
+} from '../../eval/classifier-report.js';
 import { readReference, sortBySeedGroup } from '../../eval/classifier-seeds.js';
 
 const HELP = `Evaluate Rot-MNIST / Scale-MNIST classifiers: test accuracy and the per-layer equivariance error L_G.
@@ -22,8 +24,9 @@ Usage: node --import tsx training/cli/eval-classifier.ts --model [<name>=]<dir> 
   --test-size <n>        accuracy on the first n of the 50k test digits (default 10000)
   --lg-count <n>         L_G on the first n test digits (default 200), rotations 90/180/270 and 45°…315°
   --no-c8                skip the 45° rotations
-  --dataset <d>          rot-mnist | scale-mnist (default rot-mnist); scale-mnist adds L_G for the S4 shrinks
-                         (2^(-k/3)) and drops the 45° rotations. A model trained on the other dataset is an error
+  --dataset <d>          rot-mnist | scale-mnist | r2-mnist (default rot-mnist); scale-mnist adds L_G for the S4
+                         shrinks (2^(-k/3)), r2-mnist for the D4 elements (turns and mirrors); both drop the 45°
+                         rotations. A model trained on another dataset is an error
   --data-seed <n>        split/transform seed (default 0, as training)
   --json <file>          write the results as JSON
   --results <f[,f…]>    do not evaluate: read results.json files written before and merge them (to re-render the
@@ -55,6 +58,7 @@ function printTable(results: ClassifierEvalResult[]): void {
   for (const r of results) {
     out.push(`${r.name.padEnd(w)}  ${(r.accuracy * 100).toFixed(2).padStart(6)} ${String(r.parameters).padStart(8)}  ` +
       r.lgC4.map((v) => fmt(v).padStart(13)).join(''));
+    if (r.lgD4) out.push(`${''.padEnd(w)}  ${'D4:'.padStart(15)}  ${r.lgD4.map((v) => fmt(v).padStart(13)).join('')}`);
     if (r.lgS4) out.push(`${''.padEnd(w)}  ${'S4:'.padStart(15)}  ${r.lgS4.map((v) => fmt(v).padStart(13)).join('')}`);
     if (r.lgC8) out.push(`${''.padEnd(w)}  ${'C8:'.padStart(15)}  ${r.lgC8.map((v) => fmt(v).padStart(13)).join('')}`);
   }
@@ -110,8 +114,8 @@ async function main(argv: string[]): Promise<number> {
   if (!models.length && !s('results')) throw new UsageError('give at least one --model (or --results)');
   const testSize = int('test-size', s('test-size'), 10000);
   const lgCount = int('lg-count', s('lg-count'), 200);
-  const dataset = s('dataset') ?? 'rot-mnist';
-  if (dataset !== 'rot-mnist' && dataset !== 'scale-mnist') throw new UsageError(`--dataset must be rot-mnist or scale-mnist, got "${dataset}"`);
+  const dataset = (s('dataset') ?? 'rot-mnist') as ClassifierDataset;
+  if (!CLASSIFIER_DATASETS.includes(dataset)) throw new UsageError(`--dataset must be one of ${CLASSIFIER_DATASETS.join(', ')}, got "${dataset}"`);
 
   let results: ClassifierEvalResult[];
   if (s('results')) {
@@ -141,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     await initBackend({ backend: (s('backend') as never) ?? 'auto' });
-    const build = dataset === 'scale-mnist' ? buildScaleMnist : buildRotMnist;
+    const build = DIGIT_DATASETS[dataset];
     const data = build({ seed: int('data-seed', s('data-seed'), 0) });
     results = [];
     for (const { name, dir } of models) {

@@ -7,7 +7,7 @@ import { initBackend } from '../../tracker/node/backend.js';
 import { CLASSIFIER_VARIANTS } from '../../tracker/classifier.js';
 import { type ClassifierTrainConfigInput, parseClassifierTrainConfig, trainClassifier } from '../train-classifier.js';
 
-const HELP = `Train a Rot-MNIST / Scale-MNIST classifier (the 6-conv network of method.md; see training/train-classifier.ts).
+const HELP = `Train a Rot-MNIST / Scale-MNIST / R2-MNIST classifier (the 6-conv network of method.md; see training/train-classifier.ts).
 
 Usage: node --import tsx training/cli/train-classifier.ts --variant <v> --out <dir> [options]
 
@@ -23,10 +23,12 @@ Usage: node --import tsx training/cli/train-classifier.ts --variant <v> --out <d
   --lr-max <x>           peak learning rate (default 5e-3); --lr-min <x> start/end rate (default 1e-5)
   --tail <f>             fraction of steps at --lr-min after the cycle (default 20/90; 0 = cycle only)
   --weight-decay <x>     Adam L2 weight decay (default 1e-7)
-  --augment <a>          none | rotate (random angle U[0,360) per digit: CNN-aug)   (default none)
+  --augment <a>          none | rotate (random angle U[0,360) per digit: CNN-aug) | rotate-flip (and a mirror with
+                         probability 1/2: CNN-aug for r2-mnist)   (default none)
   --beta <b>             equivariance-loss β: one value for all 6 layers, or 6 comma-separated (default 0)
-  --loss-group <g>       C4 | C8: the rotated copy of the loss; S4: a shrunk copy (2^(-k/3), Scale-MNIST) (default C4)
-  --dataset <d>          rot-mnist | scale-mnist (default rot-mnist)
+  --loss-group <g>       C4 | C8: the rotated copy of the loss; D4: turned and/or mirrored (R4R); S4: a shrunk copy
+                         (2^(-k/3), Scale-MNIST) (default C4)
+  --dataset <d>          rot-mnist | scale-mnist | r2-mnist (rotated, half mirrored) (default rot-mnist)
   --data-seed <n>        dataset split/transform seed (default 0); --seed <n> init/shuffle seed (default 1)
   --resume               continue from <out>/checkpoint (the saved config; --epochs may extend it)
   --backend <name>       auto | tensorflow | native-cpu | wasm | cpu
