@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { renderSpeedTable, runSpeed, trainFlopsPerSample } from '../eval/classifier-speed.js';
-import { resolveClassifierSpec } from '../tracker/classifier/spec.js';
+import { CLASSIFIER_VARIANTS, resolveClassifierSpec } from '../tracker/classifier/spec.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { full: { type: 'boolean', default: false } } });
 if (!positionals.length) {
@@ -25,7 +25,7 @@ for (const dir of positionals) {
 process.stdout.write(renderSpeedTable(rows) + '\n');
 if (values.full) {
   process.stdout.write('\nConv arithmetic of one epoch (10k digits) at the paper widths (×1) and ×1/4:\n\n| variant | ×1 TFLOP / epoch (1 copy) | ×1/4 |\n|---|---:|---:|\n');
-  for (const variant of ['cnn', 'ien', 'het-ien', 'gcnn-c4', 'steerable-c8'] as const) {
+  for (const variant of CLASSIFIER_VARIANTS) {
     const f = (m: number) => (10000 * trainFlopsPerSample(resolveClassifierSpec({ variant, widthMultiplier: m })) / 1e12).toFixed(2);
     process.stdout.write(`| ${variant} | ${f(1)} | ${f(0.25)} |\n`);
   }

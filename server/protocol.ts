@@ -309,7 +309,7 @@ export interface ServerToClientEvents {
 /** Classifier answer (`POST /api/classify`). */
 export interface ClassifyResult {
   model: string;
-  /** Classifier variant (`cnn`, `ien`, `het-ien`, `gcnn-c4`, `steerable-c8`). */
+  /** Classifier variant (`cnn`, `ien`, `het-ien`, `gcnn-c4`, `gcnn-d4`, `steerable-c8`). */
   variant: string;
   /** Class probabilities, index = digit. */
   scores: number[];

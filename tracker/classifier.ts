@@ -17,7 +17,7 @@ import { tf } from './tf.js';
 import type { Tensor, Tensor2D, Tensor4D, Variable } from './tf.js';
 import { applyBatchNorm, makeBatchNorm, type BatchNormParams } from './batchnorm.js';
 import { IenConv2d, initTensor, ownedVariable, zeroVariable, type GroupedLayer } from './ien/conv.js';
-import { C4GroupConv, C4LiftingConv } from './ien/gconv.js';
+import { C4GroupConv, C4LiftingConv, D4GroupConv, D4LiftingConv } from './ien/gconv.js';
 import { SteerableGroupConv, SteerableLiftingConv } from './ien/steerable.js';
 import { groupPool } from './ien/pool.js';
 import type { ForwardFeatures, GroupedModel } from './ien/equivariance.js';
@@ -58,7 +58,8 @@ function dense(inputs: number, outputs: number, seed?: number): Dense {
 
 function convWeight(layer: GroupedLayer): Variable {
   if (layer instanceof SteerableLiftingConv || layer instanceof SteerableGroupConv) return layer.coefficients;
-  if (layer instanceof IenConv2d || layer instanceof C4LiftingConv || layer instanceof C4GroupConv) return layer.kernel;
+  if (layer instanceof IenConv2d || layer instanceof C4LiftingConv || layer instanceof C4GroupConv ||
+    layer instanceof D4LiftingConv || layer instanceof D4GroupConv) return layer.kernel;
   throw new ClassifierError('unknown conv layer type');
 }
 
@@ -74,6 +75,10 @@ function buildConvs(r: ResolvedClassifier): GroupedLayer[] {
         return i === 0
           ? new C4LiftingConv({ ...common, inChannels: inC, outFields: c / 4 })
           : new C4GroupConv({ ...common, inChannels: inC / 4, outFields: c / 4 });
+      case 'gcnn-d4':
+        return i === 0
+          ? new D4LiftingConv({ ...common, inChannels: inC, outFields: c / 8 })
+          : new D4GroupConv({ ...common, inChannels: inC / 8, outFields: c / 8 });
       case 'steerable-c8':
         return i === 0
           ? new SteerableLiftingConv({ ...common, inChannels: inC, outFields: c / 8, order: 8 })

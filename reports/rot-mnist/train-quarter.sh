@@ -31,11 +31,13 @@ declare -A ARGS=(
   [gcnn-c4]="--variant gcnn-c4"
   [steerable-c8]="--variant steerable-c8"
   [ien-b1]="--variant ien --beta 1"
+  [ien-b0.1]="--variant ien --beta 0.1"
   [het-ien-b1]="--variant het-ien --beta 1"
   [ien-b0]="--variant ien --beta 0"
   [ien-s4-b1]="--variant ien --beta 1 --loss-group S4"
   [cnn-aug-rf]="--variant cnn --augment rotate-flip"
   [ien-d4-b1]="--variant ien --groups R8 --beta 1 --loss-group D4"
+  [gcnn-d4]="--variant gcnn-d4"
 )
 for name in "$@"; do
   [ -n "${ARGS[$name]:-}" ] || { echo "train-quarter.sh: unknown model \"$name\" (one of: ${!ARGS[*]})" >&2; exit 2; }

@@ -22,6 +22,7 @@ const specs: ClassifierSpecInput[] = [
   { variant: 'ien', widths: [8, 8, 8, 8, 8, 8], hidden: 8, seed: 4 },
   { variant: 'het-ien', widths: [11, 11, 11, 11, 22, 22], hidden: 8, seed: 4 },
   { variant: 'steerable-c8', widths: [8, 8, 8, 8, 8, 16], hidden: 8, seed: 4 },
+  { variant: 'gcnn-d4', widths: [8, 8, 8, 8, 8, 8], hidden: 8, seed: 4 },
 ];
 
 for (const spec of specs) {

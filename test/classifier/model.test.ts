@@ -6,8 +6,9 @@ import {
   digitsToTensor, type ClassifierSpecInput,
 } from '../../tracker/classifier.js';
 import { channelSaving } from '../../tracker/ien/groups.js';
-import { equivarianceError } from '../../tracker/ien/equivariance.js';
+import { DIHEDRAL_ACTION, equivarianceError, groupElements } from '../../tracker/ien/equivariance.js';
 import { rot90 } from '../../tracker/ien/rotate.js';
+import { d4Batch } from '../../tracker/ien/dihedral.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -19,6 +20,7 @@ const TINY: Record<string, ClassifierSpecInput> = {
   ien: { variant: 'ien', widths: [8, 8, 8, 8, 8, 8], hidden: 8, seed: 3 },
   'het-ien': { variant: 'het-ien', widths: [11, 11, 11, 11, 22, 22], hidden: 8, seed: 3 },
   'gcnn-c4': { variant: 'gcnn-c4', widths: [4, 8, 8, 8, 8, 8], hidden: 8, seed: 3 },
+  'gcnn-d4': { variant: 'gcnn-d4', widths: [8, 8, 16, 8, 8, 8], hidden: 8, seed: 3 },
   'steerable-c8': { variant: 'steerable-c8', widths: [8, 8, 8, 8, 8, 16], hidden: 8, seed: 3 },
 };
 
@@ -162,4 +164,27 @@ test('digitsToTensor scales uint8 digits to [0, 1] and checks its bounds', () =>
   assert.equal(t.dataSync()[0], 0);
   t.dispose();
   assert.throws(() => digitsToTensor(img, 16, 1, 2), /cannot take 2 images/);
+});
+
+test('gcnn-d4: L_G over all of D4 (turns and mirrors) is ~0 on every layer and the logits are invariant; gcnn-c4 is not mirror-exact', async () => {
+  const x = smoothDigits(3, 13);
+  const d = new Classifier({ ...TINY['gcnn-d4'], seed: 4 });
+  tf.dispose(d.forwardFeatures(smoothDigits(4, 3), true).layers); // non-trivial BN statistics
+  const rd = await equivarianceError(d, x, groupElements('D4'), DIHEDRAL_ACTION);
+  rd.perLayer.forEach((v, i) => assert.ok(v < 1e-9, `gcnn-d4 layer ${i + 1}: L_G ${v}`));
+  const base = d.logits(x);
+  for (const e of groupElements('D4')) {
+    const xe = d4Batch(x, [e, e, e]);
+    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(d.logits(xe), base))).dataSync()[0]);
+    assert.ok(err < 1e-4, `element ${e}: max |Δlogit| ${err}`);
+    xe.dispose();
+  }
+  const c = new Classifier({ ...TINY['gcnn-c4'], seed: 4 });
+  const rc = await equivarianceError(c, x, groupElements('D4'), DIHEDRAL_ACTION);
+  rc.perLayer.slice(0, 5).forEach((v, i) => assert.ok(v > 1e-4, `gcnn-c4 layer ${i + 1} under mirrors: L_G ${v}`));
+  assert.equal(d.resolved.fieldSize, 8);
+  assert.deepEqual(d.resolved.pooled, [1, 1, 2, 1, 1, 1]);
+  tf.dispose([x, base]);
+  d.dispose();
+  c.dispose();
 });

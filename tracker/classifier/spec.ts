@@ -7,13 +7,14 @@
  * - `ien`:          plain convs read as feature groups, `R4` by default (or `R8`), trained with the equivariance loss;
  * - `het-ien`:      plain convs with heterogeneous groups, `R4-2-1` by default (widths 88,132,176,176,264,352 at ×1);
  * - `gcnn-c4`:      C4 lifting + C4 group convs (exact on the grid), fields of 4, BatchNorm shared per field;
+ * - `gcnn-d4`:      D4 lifting + D4 group convs (quarter turns and mirrors, exact: the R4R baseline), fields of 8;
  * - `steerable-c8`: C8 steerable convs (circular-harmonic basis), fields of 8, BatchNorm shared per field.
  */
 import { z } from 'zod';
 import { applyGroupSpec, channelStep, maxGroupSize, parseGroupSpec, type GroupLayout } from '../ien/groups.js';
 
 /** Classifier variants. */
-export const CLASSIFIER_VARIANTS = ['cnn', 'ien', 'het-ien', 'gcnn-c4', 'steerable-c8'] as const;
+export const CLASSIFIER_VARIANTS = ['cnn', 'ien', 'het-ien', 'gcnn-c4', 'gcnn-d4', 'steerable-c8'] as const;
 export type ClassifierVariant = (typeof CLASSIFIER_VARIANTS)[number];
 
 /** R4 channel counts of the six conv layers at width multiplier 1 (method.md). */
@@ -76,7 +77,7 @@ export interface ResolvedClassifier {
 }
 
 const DEFAULT_GROUPS: Record<ClassifierVariant, string> = {
-  cnn: 'R1', ien: 'R4', 'het-ien': 'R4-2-1', 'gcnn-c4': 'R4', 'steerable-c8': 'R8',
+  cnn: 'R1', ien: 'R4', 'het-ien': 'R4-2-1', 'gcnn-c4': 'R4', 'gcnn-d4': 'R8', 'steerable-c8': 'R8',
 };
 
 function roundTo(x: number, q: number): number {
@@ -96,7 +97,7 @@ export function resolveClassifierSpec(input: ClassifierSpecInput | ClassifierSpe
     throw new ClassifierSpecError(`classifier spec field "${i.path.join('.') || '(root)'}": ${i.message}`);
   }
   const spec = r.data;
-  const explicitGroups = spec.variant === 'gcnn-c4' || spec.variant === 'steerable-c8';
+  const explicitGroups = spec.variant === 'gcnn-c4' || spec.variant === 'gcnn-d4' || spec.variant === 'steerable-c8';
   if (explicitGroups && spec.groups !== undefined && spec.groups !== DEFAULT_GROUPS[spec.variant]) {
     throw new ClassifierSpecError(`classifier spec field "groups": ${spec.variant} has fixed fields ` +
       `(${DEFAULT_GROUPS[spec.variant]}), got "${spec.groups}"`);

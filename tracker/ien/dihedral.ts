@@ -64,6 +64,12 @@ export function d4Compose(a: number, b: number): number {
   return k + 4 * ((ma + mb) % 2);
 }
 
+/** The inverse element: g_e⁻¹ (mirrors are their own inverses; a turn by k is undone by 4 − k). */
+export function d4Inverse(e: number): number {
+  checkElement(e);
+  return e >= 4 ? e : (4 - e) % 4;
+}
+
 /**
  * Apply g_e (or g_e⁻¹ with `inverse`) to every sample, one element per sample: `[B, S, S, C]` → `[B, S, S, C]`, one
  * gather for the batch (exact: weights 1), differentiable w.r.t. `x`.

@@ -8,6 +8,9 @@
  * - Group (C4 → C4): `W̃[o,r; i,s] = rot90^r(W[o; i, (s−r) mod 4])`.
  * Then `conv(rot90 x) = rot90(conv x)` with the orientation axis rolled by +1 (`rollOrientation(·, 4, 1)`), exactly,
  * for odd kernels with 'same' padding, or 'valid' padding, at stride 1 on square maps.
+ *
+ * D4 (the paper's R4R: quarter turns and mirrors, elements e = k + 4m of tracker/ien/dihedral.ts) works the same way
+ * with fields of 8: lifting channel (o, e) uses `g_e · W[o]`, the group bank `W̃[o,g; i,h] = g · W[o; i, g⁻¹h]`.
  */
 import { tf } from '../tf.js';
 import type { Tensor4D, Variable } from '../tf.js';
@@ -16,6 +19,7 @@ import {
   checkInput, checkPositiveInt, initTensor, ownedVariable, zeroVariable, type GroupedLayer, type InitKind, type Padding,
 } from './conv.js';
 import { ExpandedFilterCache } from './filtercache.js';
+import { d4Compose, d4Inverse } from './dihedral.js';
 
 /**
  * Spatial rotation of a filter bank `[kh, kw, in, out]` by k·90° counter-clockwise (same sense as `rot90` of maps):
@@ -60,7 +64,37 @@ export function expandC4Group(w: Tensor4D): Tensor4D {
   });
 }
 
-/** Options of the C4 layers. */
+/** A filter bank `[kh, kw, in, out]` transformed by D4 element e (`d4Batch`'s sense: mirror, then k quarter turns). */
+export function d4Filter(w: Tensor4D, e: number): Tensor4D {
+  return tf.tidy(() => rot90Filter(e >= 4 ? tf.reverse(w, 1) : w, e % 4));
+}
+
+/** Lifting bank: `[k, k, Cin, O]` → `[k, k, Cin, O·8]`, channel `o·8 + e` = `g_e · W[..., o]`. Differentiable. */
+export function expandD4Lifting(w: Tensor4D): Tensor4D {
+  const [kh, kw, cin, o] = w.shape;
+  return tf.tidy(() => tf.reshape(tf.stack([0, 1, 2, 3, 4, 5, 6, 7].map((e) => d4Filter(w, e)), 4), [kh, kw, cin, o * 8]) as Tensor4D);
+}
+
+/**
+ * Group bank: `[k, k, I·8, O]` (input channel `i·8 + h`) → `[k, k, I·8, O·8]` with
+ * `W̃[o·8+g; i·8+h] = g · W[o; i·8 + g⁻¹h]`. Differentiable.
+ */
+export function expandD4Group(w: Tensor4D): Tensor4D {
+  const [kh, kw, cin, o] = w.shape;
+  if (cin % 8 !== 0) throw new Error(`expandD4Group: ${cin} input channels are not D4 fields (multiple of 8)`);
+  const fields = cin / 8;
+  return tf.tidy(() => {
+    const w5 = tf.reshape(w, [kh, kw, fields, 8, o]);
+    const banks = [0, 1, 2, 3, 4, 5, 6, 7].map((g) => {
+      const gi = d4Inverse(g);
+      const permuted = tf.gather(w5, tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7].map((h) => d4Compose(gi, h)), 'int32'), 3);
+      return d4Filter(tf.reshape(permuted, [kh, kw, cin, o]) as Tensor4D, g);
+    });
+    return tf.reshape(tf.stack(banks, 4), [kh, kw, cin, o * 8]) as Tensor4D;
+  });
+}
+
+/** Options of the C4 (and D4) layers. */
 export interface C4ConvOptions {
   /** Lifting: image channels. Group: input C4 fields (the input has 4× as many channels). */
   inChannels: number;
@@ -78,8 +112,10 @@ export interface C4ConvOptions {
   name?: string;
 }
 
-abstract class C4ConvBase implements GroupedLayer {
+abstract class GroupConvBase implements GroupedLayer {
   readonly inChannels: number;
+  /** Group order: channels per field. */
+  readonly order: number;
   readonly outLayout: GroupLayout;
   readonly kernelSize: number;
   readonly stride: number;
@@ -90,24 +126,29 @@ abstract class C4ConvBase implements GroupedLayer {
   readonly bias: Variable | null;
   protected readonly cache: ExpandedFilterCache<Tensor4D>;
 
-  protected constructor(readonly kind: 'lifting' | 'group', opts: C4ConvOptions) {
-    checkPositiveInt(`C4 ${kind} inChannels`, opts.inChannels);
-    checkPositiveInt(`C4 ${kind} outFields`, opts.outFields);
-    checkPositiveInt(`C4 ${kind} kernelSize`, opts.kernelSize);
-    this.inChannels = kind === 'lifting' ? opts.inChannels : opts.inChannels * 4;
-    this.outLayout = applyGroupSpec(homogeneousSpec(4), opts.outFields * 4);
+  /**
+   * `group`: 'C4' (fields of 4) or 'D4' (fields of 8); `kind`: lifting (image → fields) or group (fields → fields).
+   */
+  protected constructor(readonly kind: 'lifting' | 'group', opts: C4ConvOptions, readonly group: 'C4' | 'D4' = 'C4') {
+    const n = group === 'C4' ? 4 : 8;
+    this.order = n;
+    checkPositiveInt(`${group} ${kind} inChannels`, opts.inChannels);
+    checkPositiveInt(`${group} ${kind} outFields`, opts.outFields);
+    checkPositiveInt(`${group} ${kind} kernelSize`, opts.kernelSize);
+    this.inChannels = kind === 'lifting' ? opts.inChannels : opts.inChannels * n;
+    this.outLayout = applyGroupSpec(homogeneousSpec(n), opts.outFields * n);
     this.kernelSize = opts.kernelSize;
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 'same';
     const k = opts.kernelSize;
-    const w = initTensor([k, k, this.inChannels, opts.outFields], k * k * this.inChannels, k * k * opts.outFields * 4,
+    const w = initTensor([k, k, this.inChannels, opts.outFields], k * k * this.inChannels, k * k * opts.outFields * n,
       opts.init ?? 'he', opts.seed);
     this.kernel = ownedVariable(w, opts.name ? `${opts.name}/kernel` : undefined);
     this.bias = opts.bias ? zeroVariable([opts.outFields], opts.name ? `${opts.name}/bias` : undefined) : null;
     this.cache = new ExpandedFilterCache(() => this.trainableVariables, () => this.expand());
   }
 
-  /** The expanded bank `[k, k, inChannels, O·4]` from the current base weights (differentiable, new tensor). */
+  /** The expanded bank `[k, k, inChannels, O·order]` from the current base weights (differentiable, new tensor). */
   abstract expand(): Tensor4D;
 
   /** Expanded bank: fresh when training, cached (owned by the layer, do not dispose) at inference. */
@@ -115,14 +156,14 @@ abstract class C4ConvBase implements GroupedLayer {
     return this.cache.get(training);
   }
 
-  /** `[B, H, W, inChannels]` float32 → `[B, H', W', O·4]` float32 (C4 fields, channel `o·4 + r`). */
+  /** `[B, H, W, inChannels]` float32 → `[B, H', W', O·order]` float32 (fields, channel `o·order + r`). */
   apply(x: Tensor4D, training = false): Tensor4D {
-    checkInput(`C4 ${this.kind} conv`, x, this.inChannels);
+    checkInput(`${this.group} ${this.kind} conv`, x, this.inChannels);
     return tf.tidy(() => {
       const y = tf.conv2d(x, this.expandedFilter(training), this.stride, this.padding);
       if (!this.bias) return y;
-      // each field's bias repeated over its 4 orientations
-      return tf.add(y, tf.reshape(tf.tile(tf.reshape(this.bias, [-1, 1]), [1, 4]), [-1]));
+      // each field's bias repeated over its orientations
+      return tf.add(y, tf.reshape(tf.tile(tf.reshape(this.bias, [-1, 1]), [1, this.order]), [-1]));
     });
   }
 
@@ -143,7 +184,7 @@ abstract class C4ConvBase implements GroupedLayer {
 }
 
 /** C4 lifting layer: image `[B, H, W, Cin]` → C4 fields `[B, H', W', O·4]`. */
-export class C4LiftingConv extends C4ConvBase {
+export class C4LiftingConv extends GroupConvBase {
   constructor(opts: C4ConvOptions) {
     super('lifting', opts);
   }
@@ -154,12 +195,34 @@ export class C4LiftingConv extends C4ConvBase {
 }
 
 /** C4 group layer: C4 fields `[B, H, W, I·4]` → C4 fields `[B, H', W', O·4]`. */
-export class C4GroupConv extends C4ConvBase {
+export class C4GroupConv extends GroupConvBase {
   constructor(opts: C4ConvOptions) {
     super('group', opts);
   }
 
   expand(): Tensor4D {
     return expandC4Group(this.kernel as unknown as Tensor4D);
+  }
+}
+
+/** D4 lifting layer: image `[B, H, W, Cin]` → D4 fields `[B, H', W', O·8]` (`outFields` counts fields of 8). */
+export class D4LiftingConv extends GroupConvBase {
+  constructor(opts: C4ConvOptions) {
+    super('lifting', opts, 'D4');
+  }
+
+  expand(): Tensor4D {
+    return expandD4Lifting(this.kernel as unknown as Tensor4D);
+  }
+}
+
+/** D4 group layer: D4 fields `[B, H, W, I·8]` → D4 fields `[B, H', W', O·8]` (`inChannels` counts input fields). */
+export class D4GroupConv extends GroupConvBase {
+  constructor(opts: C4ConvOptions) {
+    super('group', opts, 'D4');
+  }
+
+  expand(): Tensor4D {
+    return expandD4Group(this.kernel as unknown as Tensor4D);
   }
 }
