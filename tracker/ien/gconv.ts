@@ -37,13 +37,35 @@ export function rot90Filter(w: Tensor4D, k: number): Tensor4D {
   });
 }
 
+/**
+ * Lifting bank of a group of order n: `[k, k, Cin, O]` → `[k, k, Cin, O·n]`, channel `o·n + g` = `transform(W[..., o], g)`.
+ */
+function expandLifting(w: Tensor4D, n: number, transform: (w: Tensor4D, g: number) => Tensor4D): Tensor4D {
+  const [kh, kw, cin, o] = w.shape;
+  return tf.tidy(() => tf.reshape(tf.stack(Array.from({ length: n }, (_, g) => transform(w, g)), 4), [kh, kw, cin, o * n]) as Tensor4D);
+}
+
+/**
+ * Group bank of a group of order n: `[k, k, I·n, O]` (input channel `i·n + h`) → `[k, k, I·n, O·n]` with
+ * `W̃[o·n+g; i·n+h] = transform(W[o; i·n + slot(g, h)], g)`, where slot(g, h) = g⁻¹h.
+ */
+function expandGroup(w: Tensor4D, group: 'C4' | 'D4', n: number, slot: (g: number, h: number) => number,
+  transform: (w: Tensor4D, g: number) => Tensor4D): Tensor4D {
+  const [kh, kw, cin, o] = w.shape;
+  if (cin % n !== 0) throw new Error(`expand${group}Group: ${cin} input channels are not ${group} fields (multiple of ${n})`);
+  return tf.tidy(() => {
+    const w5 = tf.reshape(w, [kh, kw, cin / n, n, o]);
+    const banks = Array.from({ length: n }, (_, g) => {
+      const permuted = tf.gather(w5, tf.tensor1d(Array.from({ length: n }, (_, h) => slot(g, h)), 'int32'), 3);
+      return transform(tf.reshape(permuted, [kh, kw, cin, o]) as Tensor4D, g);
+    });
+    return tf.reshape(tf.stack(banks, 4), [kh, kw, cin, o * n]) as Tensor4D;
+  });
+}
+
 /** Lifting bank: `[k, k, Cin, O]` → `[k, k, Cin, O·4]`, channel `o·4 + r` = `rot90^r(W[..., o])`. Differentiable. */
 export function expandC4Lifting(w: Tensor4D): Tensor4D {
-  const [kh, kw, cin, o] = w.shape;
-  return tf.tidy(() => {
-    const rots = [0, 1, 2, 3].map((r) => rot90Filter(w, r));
-    return tf.reshape(tf.stack(rots, 4), [kh, kw, cin, o * 4]) as Tensor4D;
-  });
+  return expandLifting(w, 4, rot90Filter);
 }
 
 /**
@@ -51,17 +73,7 @@ export function expandC4Lifting(w: Tensor4D): Tensor4D {
  * `W̃[o·4+r; i·4+s] = rot90^r(W[o; i·4 + (s−r) mod 4])`. Differentiable.
  */
 export function expandC4Group(w: Tensor4D): Tensor4D {
-  const [kh, kw, cin, o] = w.shape;
-  if (cin % 4 !== 0) throw new Error(`expandC4Group: ${cin} input channels are not C4 fields (multiple of 4)`);
-  const fields = cin / 4;
-  return tf.tidy(() => {
-    const w5 = tf.reshape(w, [kh, kw, fields, 4, o]);
-    const rots = [0, 1, 2, 3].map((r) => {
-      const rolled = tf.gather(w5, tf.tensor1d([0, 1, 2, 3].map((s) => (s - r + 4) % 4), 'int32'), 3);
-      return rot90Filter(tf.reshape(rolled, [kh, kw, cin, o]) as Tensor4D, r);
-    });
-    return tf.reshape(tf.stack(rots, 4), [kh, kw, cin, o * 4]) as Tensor4D;
-  });
+  return expandGroup(w, 'C4', 4, (r, s) => (s - r + 4) % 4, rot90Filter);
 }
 
 /** A filter bank `[kh, kw, in, out]` transformed by D4 element e (`d4Batch`'s sense: mirror, then k quarter turns). */
@@ -71,8 +83,7 @@ export function d4Filter(w: Tensor4D, e: number): Tensor4D {
 
 /** Lifting bank: `[k, k, Cin, O]` → `[k, k, Cin, O·8]`, channel `o·8 + e` = `g_e · W[..., o]`. Differentiable. */
 export function expandD4Lifting(w: Tensor4D): Tensor4D {
-  const [kh, kw, cin, o] = w.shape;
-  return tf.tidy(() => tf.reshape(tf.stack([0, 1, 2, 3, 4, 5, 6, 7].map((e) => d4Filter(w, e)), 4), [kh, kw, cin, o * 8]) as Tensor4D);
+  return expandLifting(w, 8, d4Filter);
 }
 
 /**
@@ -80,18 +91,7 @@ export function expandD4Lifting(w: Tensor4D): Tensor4D {
  * `W̃[o·8+g; i·8+h] = g · W[o; i·8 + g⁻¹h]`. Differentiable.
  */
 export function expandD4Group(w: Tensor4D): Tensor4D {
-  const [kh, kw, cin, o] = w.shape;
-  if (cin % 8 !== 0) throw new Error(`expandD4Group: ${cin} input channels are not D4 fields (multiple of 8)`);
-  const fields = cin / 8;
-  return tf.tidy(() => {
-    const w5 = tf.reshape(w, [kh, kw, fields, 8, o]);
-    const banks = [0, 1, 2, 3, 4, 5, 6, 7].map((g) => {
-      const gi = d4Inverse(g);
-      const permuted = tf.gather(w5, tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7].map((h) => d4Compose(gi, h)), 'int32'), 3);
-      return d4Filter(tf.reshape(permuted, [kh, kw, cin, o]) as Tensor4D, g);
-    });
-    return tf.reshape(tf.stack(banks, 4), [kh, kw, cin, o * 8]) as Tensor4D;
-  });
+  return expandGroup(w, 'D4', 8, (g, h) => d4Compose(d4Inverse(g), h), d4Filter);
 }
 
 /** Options of the C4 (and D4) layers. */
