@@ -11,7 +11,7 @@ const run = (file: string, args: string[]) =>
 test('train-classifier CLI: --help exits 0; usage errors exit 2 with a message', () => {
   const h = run('training/cli/train-classifier.ts', ['--help']);
   assert.equal(h.status, 0, h.stderr);
-  assert.match(h.stdout, /--variant <v>\s+cnn \| ien \| het-ien \| gcnn-c4 \| steerable-c8/);
+  assert.match(h.stdout, /--variant <v>\s+cnn \| ien \| het-ien \| gcnn-c4 \| gcnn-d4 \| steerable-c8/);
   assert.match(h.stdout, /--resume/);
   const noOut = run('training/cli/train-classifier.ts', ['--variant', 'ien']);
   assert.equal(noOut.status, 2);
