@@ -1,0 +1,62 @@
+/**
+ * Where one tracked frame goes on the onnx engine: the JS search crops (`core.searchCrops`), the engine call on the
+ * 3 search crops (`engine.respond`: search branch + xcorr in onnxruntime) and the JS post-processing (`core.locate`:
+ * bicubic upsampling, penalties, window, argmax), mean ms per frame over 4 passes of a 60-frame synthetic 640×360
+ * sequence (bench-frames.ts) after one untimed pass. Answers "how fast could a frame be if the JS work were free".
+ *
+ *   node --import tsx scripts/profile-track-frame.ts [--variant siamfc | alexnet (paper size, random weights)] [--threads 1]
+ */
+import { parseArgs } from 'node:util';
+import { initBackend } from '../tracker/node/backend.js';
+import { loadTracker } from '../tracker/node/load-tracker.js';
+import { SiamFCNet, SiamFCTracker } from '../tracker/siamfc.js';
+import { SiamFCConfig } from '../tracker/siamfc/config.js';
+import { OnnxEngine } from '../tracker/node/onnx/onnx-engine.js';
+import { alexnetSpec } from '../tracker/backbone-spec.js';
+import { Backbone } from '../tracker/backbones.js';
+import { benchFrames } from './bench-frames.js';
+
+const { values: a } = parseArgs({ options: { variant: { type: 'string', default: 'siamfc' }, threads: { type: 'string', default: '1' } } });
+await initBackend({ log: () => {} });
+const threads = Number(a.threads);
+const loaded = a.variant === 'alexnet'
+  ? { net: new SiamFCNet(new Backbone(alexnetSpec(), 1)), config: SiamFCConfig.parse({}) }
+  : await loadTracker(a.variant!).then((l) => ({ net: l.net, config: SiamFCConfig.parse(l.manifest?.tracker ?? {}) }));
+const engine = OnnxEngine.fromNet(loaded.net, { threads });
+const tracker = new SiamFCTracker(loaded.net, loaded.config, a.variant!, engine);
+const ms = { crops: 0, respond: 0, locate: 0, frame: 0 };
+let timing = false;
+/** Wrap `obj[name]` so that its wall time adds to `ms[key]` while `timing`. */
+function timed<K extends keyof typeof ms>(obj: Record<string, unknown>, name: string, key: K): void {
+  const f = (obj[name] as (...args: unknown[]) => unknown).bind(obj);
+  obj[name] = (...args: unknown[]) => {
+    const t0 = performance.now();
+    const r = f(...args);
+    if (timing) ms[key] += performance.now() - t0;
+    return r;
+  };
+}
+// the tracker's internals are reached on purpose: this is a profile, not an API
+const core = (tracker as unknown as { core: Record<string, unknown> }).core;
+timed(core, 'searchCrops', 'crops');
+timed(engine as unknown as Record<string, unknown>, 'respond', 'respond');
+timed(core, 'locate', 'locate');
+const seq = benchFrames(60);
+let frames = 0;
+for (let pass = 0; pass < 5; pass++) {
+  timing = pass > 0;
+  tracker.init(seq[0], { x: 300, y: 150, width: 60, height: 60 });
+  for (let i = 1; i < seq.length; i++) {
+    const t0 = performance.now();
+    tracker.update(seq[i]);
+    if (timing) {
+      ms.frame += performance.now() - t0;
+      frames++;
+    }
+  }
+}
+const per = (v: number) => (v / frames).toFixed(2);
+process.stdout.write(`${a.variant} on ${engine.description}: ${frames} frames, ms per frame — crops ${per(ms.crops)}, ` +
+  `engine ${per(ms.respond)}, locate ${per(ms.locate)}, whole frame ${per(ms.frame)}\n`);
+tracker.dispose();
+engine.dispose();
