@@ -54,6 +54,10 @@ export interface ClassifierEvalResult {
    * IEN pools them ("CNN4" view), so that the CNNs can be compared with R4 IEN on pooled features.
    */
   lgC4PooledR4?: number[];
+  /** Plain CNNs on Scale-MNIST: the S4 L_G of the R4-pooled view (the IEN's groups of 4). */
+  lgS4PooledR4?: number[];
+  /** Plain CNNs on R2-MNIST: the D4 L_G of features max-pooled in groups of 8 (the R4R IEN's groups). */
+  lgD4PooledR8?: number[];
   /** Anything the trainer recorded (epochs, train seconds, config...). */
   provenance?: Record<string, unknown>;
 }
@@ -115,22 +119,29 @@ export async function evaluateClassifier(
     const c8 = o.c8 === false || dataset !== 'rot-mnist' ? undefined : await equivarianceError(model, xs, groupAngles('C8'));
     const s4 = dataset === 'scale-mnist' ? await equivarianceError(model, xs, groupElements('S4'), SCALE_ACTION) : undefined;
     const d4 = dataset === 'r2-mnist' ? await equivarianceError(model, xs, groupElements('D4'), DIHEDRAL_ACTION) : undefined;
-    let pooledR4: number[] | undefined;
-    if (model.resolved.groups === 'R1' && model.resolved.channels.every((c) => c % 4 === 0)) {
-      const view: GroupedModel = {
+    // a plain CNN seen through an IEN's group pooling (contiguous groups of Λ channels), so the two compare on equal terms
+    const pooledView = (spec: 'R4' | 'R8'): GroupedModel | null => {
+      const lam = spec === 'R4' ? 4 : 8;
+      if (model.resolved.groups !== 'R1' || !model.resolved.channels.every((c) => c % lam === 0)) return null;
+      return {
         forwardFeatures: (x, training) => {
           const f = model.forwardFeatures(x, training);
-          return { layers: f.layers.map((t) => groupPool(t, 'R4')), out: f.out };
+          return { layers: f.layers.map((t) => groupPool(t, spec)), out: f.out };
         },
       };
-      pooledR4 = (await equivarianceError(view, xs, groupAngles('C4'))).perLayer;
-    }
+    };
+    const viewR4 = pooledView('R4'), viewR8 = pooledView('R8');
+    const pooledR4 = viewR4 ? (await equivarianceError(viewR4, xs, groupAngles('C4'))).perLayer : undefined;
+    const s4PooledR4 = viewR4 && s4 ? (await equivarianceError(viewR4, xs, groupElements('S4'), SCALE_ACTION)).perLayer : undefined;
+    const d4PooledR8 = viewR8 && d4 ? (await equivarianceError(viewR8, xs, groupElements('D4'), DIHEDRAL_ACTION)).perLayer : undefined;
     const cc = model.channelCounts();
     return {
       name, dataset, variant: model.spec.variant, groups: model.resolved.groups, channels: cc.channels,
       totalChannels: cc.totalChannels, pooled: cc.pooled, parameters: model.parameterCount(),
       accuracy: n ? correct / n : 0, testCount: n, lgC4: c4.perLayer, lgC4Variance: c4.normalised.variance, lgC8: c8?.perLayer, lgCount,
       ...(pooledR4 ? { lgC4PooledR4: pooledR4 } : {}),
+      ...(s4PooledR4 ? { lgS4PooledR4: s4PooledR4 } : {}),
+      ...(d4PooledR8 ? { lgD4PooledR8: d4PooledR8 } : {}),
       ...(s4 ? { lgS4: s4.perLayer, lgS4Variance: s4.normalised.variance } : {}),
       ...(d4 ? { lgD4: d4.perLayer, lgD4Variance: d4.normalised.variance } : {}),
     };
@@ -199,13 +210,19 @@ export function renderClassifierReport(results: ClassifierEvalResult[], meta: Cl
   lgTable('Per-layer L_G, rotations 90°/180°/270° (exact on the grid)', (r) => r.lgC4);
   lgTable('Per-layer L_G normalised by the feature variance, rotations 90°/180°/270° (unitless; ~1 = unrelated)', (r) => r.lgC4Variance);
   lgTable('Per-layer L_G, rotations 45°…315° (bilinear, valid-mask)', (r) => r.lgC8);
+  lgTable('Plain CNNs measured on R4-pooled features (max over contiguous groups of 4 channels, S4 shrinks)', (r) => r.lgS4PooledR4);
+  lgTable('Plain CNNs measured on R8-pooled features (max over contiguous groups of 8 channels, D4 elements)', (r) => r.lgD4PooledR8);
   lgTable('Plain CNNs measured on R4-pooled features (max over contiguous groups of 4 channels, C4 rotations)',
     (r) => r.lgC4PooledR4);
-  // L_G relative to the rotation-augmented CNN(s), on equal terms: a plain CNN's R4-pooled view when it has one
+  // L_G relative to the augmented CNN(s), on equal terms: a plain CNN's pooled view when it has one; the dataset's group
   const augs = results.filter((r) => r.name.startsWith('cnn-aug'));
   if (augs.length) {
-    const comparable = (r: ClassifierEvalResult) => r.lgC4PooledR4 ?? r.lgC4;
-    L.push('### L_G relative to CNN-aug (geometric mean over the 6 layers, C4 rotations; plain CNNs on R4-pooled features)', '');
+    const lead = { 'rot-mnist': 'C4 rotations', 'scale-mnist': 'S4 shrinks', 'r2-mnist': 'D4 elements' }[dataset];
+    const pooledName = dataset === 'r2-mnist' ? 'R8' : 'R4';
+    const comparable = (r: ClassifierEvalResult) => dataset === 'r2-mnist'
+      ? r.lgD4PooledR8 ?? primaryLg(r)
+      : dataset === 'scale-mnist' ? r.lgS4PooledR4 ?? primaryLg(r) : r.lgC4PooledR4 ?? r.lgC4;
+    L.push(`### L_G relative to CNN-aug (geometric mean over the 6 layers, ${lead}; plain CNNs on ${pooledName}-pooled features)`, '');
     L.push(`| model | ${augs.map((a) => `÷ ${a.name}`).join(' | ')} | per layer ÷ ${augs[0].name} |`);
     L.push(`|---|${augs.map(() => '---:').join('|')}|---|`);
     for (const r of results) {

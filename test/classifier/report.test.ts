@@ -87,6 +87,12 @@ test('Scale-MNIST: evaluateClassifier adds the S4 L_G (no C8); the report leads 
   assert.equal(r.lgC8, undefined);
   assert.equal(r.lgS4!.length, 6);
   assert.equal(r.lgS4Variance!.length, 6);
+  assert.equal(r.lgS4PooledR4, undefined, 'an IEN has no pooled view (it pools itself)');
+  const cnn = new Classifier({ variant: 'cnn', widths: [4, 4, 4, 4, 4, 4], hidden: 8, seed: 2 });
+  const rcnn = await evaluateClassifier(cnn, 'cnn-s1', test, { testCount: 4, lgCount: 3, dataset: 'scale-mnist' });
+  cnn.dispose();
+  assert.equal(rcnn.lgS4PooledR4!.length, 6);
+  assert.equal(rcnn.lgD4PooledR8, undefined);
   r.lgS4!.forEach((v) => assert.ok(Number.isFinite(v) && v > 0, `untrained S4 L_G ${v}`));
   const sc = (name: string, lg: number, acc: number): ClassifierEvalResult => ({
     ...fake(name, name.startsWith('cnn') ? 'cnn' : 'ien', 9, acc), dataset: 'scale-mnist', lgS4: new Array(6).fill(lg), lgS4Variance: new Array(6).fill(lg * 2),
@@ -113,6 +119,13 @@ test('R2-MNIST: evaluateClassifier adds the D4 L_G; a C4 GCNN is exact on the tu
   assert.ok(r.lgD4!.slice(0, 5).every((v) => v > 1e-4), `D4 ${r.lgD4}`);
   const md = renderClassifierReport([r]);
   assert.match(md, /^# R2-MNIST classification/);
+  // a plain CNN on R2-MNIST also gets the D4 L_G of its R8-pooled view, and the ratio table uses D4
+  const c = new Classifier({ variant: 'cnn', widths: [8, 8, 8, 8, 8, 8], hidden: 8, seed: 3 });
+  const rc = await evaluateClassifier(c, 'cnn-aug-rf-s1', test, { testCount: 6, lgCount: 3, dataset: 'r2-mnist' });
+  c.dispose();
+  assert.equal(rc.lgD4PooledR8!.length, 6);
+  assert.ok(rc.lgD4PooledR8!.some((v, i) => v < rc.lgD4![i]), 'pooling removes within-group differences');
+  assert.match(renderClassifierReport([r, rc]), /### L_G relative to CNN-aug \(geometric mean over the 6 layers, D4 elements; plain CNNs on R8-pooled features\)/);
   assert.match(md, /mean L_G \(D4\)/);
   assert.match(md, /### Per-layer L_G, D4: the 3 quarter turns, the mirror and its 3 turns/);
 });
