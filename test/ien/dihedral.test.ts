@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../tracker/tf.js';
 import type { Tensor4D } from '../../tracker/tf.js';
-import { d4Batch, d4Compose, d4Permutation, DihedralError } from '../../tracker/ien/dihedral.js';
+import { d4Batch, d4Compose, d4Inverse, d4Permutation, DihedralError } from '../../tracker/ien/dihedral.js';
 import { flipHorizontal, rot90 } from '../../tracker/ien/rotate.js';
 import { mirrorDigit } from '../../data/digit-transform.js';
 import {
@@ -34,7 +34,8 @@ test('d4Compose is the group law of the tables; every element has an inverse; th
   const v = Array.from({ length: n * n }, (_, i) => i * 10);
   for (let a = 0; a < 8; a++) {
     for (let b = 0; b < 8; b++) assert.deepEqual(apply(a, apply(b, v)), apply(d4Compose(a, b), v), `${a} ∘ ${b}`);
-    assert.ok([0, 1, 2, 3, 4, 5, 6, 7].some((b) => d4Compose(a, b) === 0));
+    assert.equal(d4Compose(a, d4Inverse(a)), 0, `${a} ∘ ${a}⁻¹`);
+    assert.deepEqual(apply(d4Inverse(a), apply(a, v)), v);
   }
   assert.notEqual(d4Compose(1, 4), d4Compose(4, 1));
 });

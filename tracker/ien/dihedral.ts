@@ -39,11 +39,13 @@ export function d4Permutation(size: number, e: number, inverse = false): Int32Ar
   let t = tables.get(key);
   if (t) return t;
   const n = size * size;
-  const fwd = tf.tidy(() => {
+  // read outside tf.tidy: a typed array returned from tidy is walked key by key
+  const moved = tf.tidy(() => {
     const ids = tf.tensor4d(Float32Array.from({ length: n }, (_, i) => i), [1, size, size, 1]);
-    const m = e >= 4 ? flipHorizontal(ids) : ids;
-    return Int32Array.from(rot90(m, e % 4).dataSync());
+    return rot90(e >= 4 ? flipHorizontal(ids) : ids, e % 4);
   });
+  const fwd = Int32Array.from(moved.dataSync());
+  moved.dispose();
   if (inverse) {
     t = new Int32Array(n);
     for (let p = 0; p < n; p++) t[fwd[p]] = p;
