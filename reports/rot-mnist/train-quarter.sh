@@ -13,7 +13,8 @@
 # DATASET=scale-mnist OUT=runs/scale-mnist-quarter bash reports/rot-mnist/train-quarter.sh cnn ien-b0 ien-s4-b1
 #   (reports/scale-mnist: ien-b0 is the IEN network without the loss, ien-s4-b1 IEN with the S4 scale loss, β 1)
 # DATASET=r2-mnist OUT=runs/r2-mnist-quarter bash reports/rot-mnist/train-quarter.sh cnn cnn-aug-rf ien-d4-b1
-#   (reports/r2-mnist: rotation + reflection; ien-d4-b1 is the R4R IEN — groups of 8, the D4 loss, β 1)
+#   (reports/r2-mnist: rotation + reflection; ien-d4-b1 is the R4R IEN — groups of 8, the D4 loss, β 1;
+#    cnn-aug-ien-rf is the same R8 network with β 0 and rotate-flip augmentation, the paper's CNN-aug for R4R)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-runs/rot-mnist-quarter}
@@ -38,6 +39,7 @@ declare -A ARGS=(
   [cnn-aug-rf]="--variant cnn --augment rotate-flip"
   [ien-d4-b1]="--variant ien --groups R8 --beta 1 --loss-group D4"
   [gcnn-d4]="--variant gcnn-d4"
+  [cnn-aug-ien-rf]="--variant ien --groups R8 --beta 0 --loss-group D4 --augment rotate-flip"
 )
 for name in "$@"; do
   [ -n "${ARGS[$name]:-}" ] || { echo "train-quarter.sh: unknown model \"$name\" (one of: ${!ARGS[*]})" >&2; exit 2; }
