@@ -24,7 +24,8 @@ import { configHooks } from '../training/train-tracker.js';
 import { Rng } from '../training/rng.js';
 
 /** Kernels that are one BLAS call (or a few) on native-cpu: the GEMM-bound part of a step. */
-export const BLAS_KERNELS = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'MatMul', 'BatchMatMul', '_FusedMatMul', 'DepthwiseConv2dNative']);
+export const BLAS_KERNELS = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'MatMul', 'BatchMatMul', '_FusedMatMul', 'DepthwiseConv2dNative',
+  'RotTrackGroupConv2D', 'RotTrackGroupConv2DBackpropInput', 'RotTrackGroupConv2DBackpropFilter']);
 
 const { values: a } = parseArgs({
   options: {

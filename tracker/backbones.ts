@@ -4,9 +4,10 @@
  * 0–255 values (SiamFC uses no mean subtraction); output `[B, h, w, C]` float32.
  */
 import { tf } from './tf.js';
-import type { Tensor, Tensor4D, Variable } from './tf.js';
+import type { Tensor, Tensor1D, Tensor4D, Variable } from './tf.js';
 import { type BackboneSpec, type ConvLayerSpec, scaledWidth } from './backbone-spec.js';
 import { type BatchNormParams, applyBatchNorm, assignNamedWeights, makeBatchNorm, ownVariable as own } from './batchnorm.js';
+import { groupedConv2d } from './group-conv.js';
 
 /** Parameters of one conv layer (+ BatchNorm). Filter `[k, k, Cin/groups, Cout]`. */
 interface ConvParams {
@@ -133,22 +134,14 @@ export class Backbone {
   }
 
   private conv(x: Tensor4D, layer: ConvLayerSpec, p: ConvParams, training: boolean, dataInput: boolean): Tensor4D {
-    let y: Tensor4D;
     if (layer.groups === 1 && p.bias && !dataInput) {
       // The bias in the conv's own output pass (FusedConv2D; linear, so it fuses under gradients too): one full-size
       // Add and its allocation fewer per conv, the same float sums. Not on the first conv: the fused op's gradient
       // always computes the input's, which for the image nobody needs (the plain conv's tape skips it).
       return this.finishConv(tf.fused.conv2d({ x, filter: p.filter as Tensor4D, strides: layer.stride, pad: 'valid', bias: p.bias }), layer, p, training);
     }
-    if (layer.groups === 1) {
-      y = tf.conv2d(x, p.filter as Tensor4D, layer.stride, 'valid');
-    } else {
-      // AlexNet's grouped conv: split input and output channels into `groups` blocks, convolve each block.
-      const xs = tf.split(x, layer.groups, 3);
-      const ws = tf.split(p.filter as Tensor4D, layer.groups, 3);
-      y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as Tensor4D, ws[g] as Tensor4D, layer.stride, 'valid')), 3);
-    }
-    if (p.bias) y = tf.add(y, p.bias);
+    // AlexNet's grouped convs: one native kernel with the bias where the backend has it, else split → convs → concat.
+    const y = groupedConv2d(x, p.filter as Tensor4D, layer.stride, layer.groups, p.bias as Tensor1D | undefined);
     return this.finishConv(y, layer, p, training);
   }
 

@@ -26,6 +26,21 @@ export const SGD_KERNEL = 'RotTrackSgdUpdate';
 export const RELU_GRAD_KERNEL = 'RotTrackReluGrad';
 /** The gradient of Max over trailing axes in one pass: inputs `dy`, `x`, `y` → `dx`. */
 export const MAX_GRAD_KERNEL = 'RotTrackMaxGrad';
+/**
+ * A grouped conv, 'valid' padding (tracker/group-conv.ts): inputs `x` `[B, H, W, C]`, `filter` `[k, k, C/G, OC]`, optional
+ * `bias` `[OC]`; attrs as `GroupConvAttrs` → `[B, OH, OW, OC]`.
+ */
+export const GROUP_CONV_KERNEL = 'RotTrackGroupConv2D';
+/** Its input gradient: inputs `dy`, `filter`; attrs `GroupConvAttrs` and `inputShape` → `dx`. */
+export const GROUP_CONV_GRAD_INPUT_KERNEL = 'RotTrackGroupConv2DBackpropInput';
+/** Its filter gradient: inputs `x`, `dy`; attrs `GroupConvAttrs` and `filterShape` → `dw`. */
+export const GROUP_CONV_GRAD_FILTER_KERNEL = 'RotTrackGroupConv2DBackpropFilter';
+
+/** Attributes of GROUP_CONV_KERNEL: one stride for both axes, the group count G. */
+export interface GroupConvAttrs {
+  strides: number;
+  groups: number;
+}
 
 /** Attributes of ADAM_KERNEL (training/optimizers.ts Adam; c1, c2 the bias corrections of this step). */
 export interface AdamAttrs {

@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
 import { addonHasFused, fusedKernels, maxKernel, registerFusedGradients, type FusedAddon } from './native-fused.js';
+import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
 /** The functions the add-on exports (tracker/native/src/kernels.cc, fused.cc). */
 export interface NativeAddon extends FusedAddon {
@@ -58,7 +59,9 @@ export interface NativeAddon extends FusedAddon {
   bnGradSums(x: Float32Array, dy: Float32Array, mean: Float32Array, sums: Float64Array, n: number, channels: number): void;
   setThreads(n: number): void;
   getThreads(): number;
-  /** Bounds the im2col scratch per chunk of images (floats; default 16 Mi); tests shrink it to cover chunking. */
+  /** Present (and true) when conv params may carry a group count (tracker/node/native-group-conv.ts). */
+  convGroups?(): boolean;
+  /** Bounds one thread's im2col block (floats; default 16 Mi); tests shrink it to one row per block to cover the block loops. */
   setScratchLimit(floats: number): void;
   blasInfo(): string;
 }
@@ -928,12 +931,14 @@ export function registerNativeBackend(options: { threads?: number } = {}): Nativ
     const kernelFunc = own[config.kernelName] ?? config.kernelFunc;
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
   }
-  // The fused training-step kernels (tracker/fused-kernels.ts names), which only native-cpu has.
-  for (const [kernelName, kernelFunc] of Object.entries(fused ? fusedKernels(a) : {})) {
+  // The fused training-step kernels (tracker/fused-kernels.ts names) and the grouped conv, which only native-cpu has.
+  const grouped = addonHasGroupConv(a);
+  for (const [kernelName, kernelFunc] of Object.entries({ ...(fused ? fusedKernels(a) : {}), ...(grouped ? groupConvKernels(a) : {}) })) {
     if (tf.getKernel(kernelName, NATIVE_BACKEND_NAME) == null) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND_NAME, kernelFunc });
   }
   registerNativeBatchNormGradient();
   if (fused) registerFusedGradients(NATIVE_BACKEND_NAME);
+  if (grouped) registerGroupConvGradient();
   registration = { ok: true, threads: a.getThreads(), blas: a.blasInfo() };
   return registration;
 }

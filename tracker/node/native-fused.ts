@@ -38,20 +38,20 @@ export function addonHasFused(addon: object): addon is FusedAddon {
   return FUSED_FUNCTIONS.every((k) => typeof (addon as Record<string, unknown>)[k] === 'function');
 }
 
-type Backend = MathBackendCPU;
-type Info = tf.TensorInfo;
+export type Backend = MathBackendCPU;
+export type Info = tf.TensorInfo;
 
-const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+export const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** A float32 tensor's values as a Float32Array (a copy when the cpu backend stores it otherwise, e.g. a cast bool). */
-function f32(b: Backend, t: Info, name: string): Float32Array {
+export function f32(b: Backend, t: Info, name: string): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`native-cpu fused kernel: input '${name}' is ${t.dtype}, not float32`);
   const v = b.data.get(t.dataId).values;
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /** The named inputs, in order; throws naming a missing one. */
-function ins(inputs: tf.NamedTensorInfoMap, ...names: string[]): Info[] {
+export function ins(inputs: tf.NamedTensorInfoMap, ...names: string[]): Info[] {
   return names.map((n) => {
     const t = inputs[n];
     if (!t) throw new Error(`native-cpu fused kernel: missing input '${n}'`);
@@ -59,7 +59,7 @@ function ins(inputs: tf.NamedTensorInfoMap, ...names: string[]): Info[] {
   });
 }
 
-const out = (b: Backend, shape: number[], values: Float32Array): Info => b.makeTensorInfo(shape, 'float32', values);
+export const out = (b: Backend, shape: number[], values: Float32Array): Info => b.makeTensorInfo(shape, 'float32', values);
 
 /** `[B, k, h, w, H, W, C]` of a cross-correlation of `z` `[B, h, w, C]` with `x` `[B·k, H, W, C]`; throws on a mismatch. */
 function xcorrParams(z: Info, x: Info): Int32Array {

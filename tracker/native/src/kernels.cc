@@ -4,10 +4,11 @@
 // output array, allocated on the JS side, is written. No copies cross the N-API boundary. Shapes and conv geometry
 // come in an Int32Array `p`; every array length is checked against what the geometry needs before any access.
 //
-// Convolutions are im2col + one sgemm per chunk of images (a chunk bounded by kScratchFloats of im2col scratch);
-// 1x1 / stride 1 / no padding convs skip im2col. The input gradient is sgemm into the column matrix followed by
-// col2im (each column row added back where im2col read it; threads own whole images). The filter gradient
-// accumulates col^T · dy over chunks (beta = 1 after the first). Pooling loops are plain C++, threaded over rows.
+// Convolutions are im2col + sgemm over blocks of output rows (block_rows: ~512 rows, a block of the column matrix
+// stays in the core's L2 between im2col writing it and sgemm reading it); 1x1 / stride 1 / no padding convs skip
+// im2col. The input gradient is sgemm into a column block followed by col2im of its rows (each column row added back
+// where im2col read it; threads own whole images). The filter gradient accumulates col^T · dy over blocks (beta = 1
+// after the first). Pooling loops are plain C++, threaded over rows.
 // Threads: OpenBLAS always runs single-threaded; every GEMM with enough rows is split into row blocks over the
 // add-on's own threads (split_rows). OpenBLAS's own 2-thread GEMMs made a CPU-scale training step slower than 1 thread
 // (104 vs 88 ms): its workers spin after a call and competed with the add-on's threads on 2 cores.
@@ -36,53 +37,76 @@ namespace {
 
 using namespace rtn;
 
-// Upper bound of im2col scratch per chunk (floats): 16 Mi floats = 64 MiB by default; setScratchLimit() changes it
-// (tests shrink it to exercise the multi-chunk paths on small shapes).
+// Upper bound of one thread's im2col block (floats): 16 Mi by default; setScratchLimit() changes it (tests shrink it
+// to one row per block to exercise the block loops on small shapes). Each thread has its own block buffer.
 int64_t kScratchFloats = int64_t(16) << 20;
-std::vector<float> g_scratch;
+std::vector<std::vector<float>> g_scratch;
 
-float* scratch(int64_t n) {
-  if (int64_t(g_scratch.size()) < n) {
-    g_scratch.clear();
-    g_scratch.shrink_to_fit();
-    g_scratch.resize(size_t(n));
+// One buffer of n floats per thread index [0, t), sized here in the calling thread before any thread starts.
+std::vector<float*> scratch_buffers(int64_t t, int64_t n) {
+  if (int64_t(g_scratch.size()) < t) g_scratch.resize(size_t(t));
+  std::vector<float*> out(static_cast<size_t>(t), nullptr);
+  for (int64_t i = 0; i < t; i++) {
+    auto& v = g_scratch[size_t(i)];
+    if (int64_t(v.size()) < n) {
+      v.clear();
+      v.shrink_to_fit();
+      v.resize(size_t(n));
+    }
+    out[size_t(i)] = v.data();
   }
-  return g_scratch.data();
+  return out;
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
-// Conv geometry: p = [B, inH, inW, C, outH, outW, OC, KH, KW, sh, sw, dh, dw, padTop, padLeft]
+// Conv geometry: p = [B, inH, inW, C, outH, outW, OC, KH, KW, sh, sw, dh, dw, padTop, padLeft(, groups)]. C and OC
+// in p are the tensors' channel counts; with groups G (AlexNet's two-GPU split: default 1) input channels
+// [g·C/G, (g+1)·C/G) feed output channels [g·OC/G, (g+1)·OC/G) through filter columns of the same range, and the filter
+// is [KH, KW, C/G, OC] as tfjs lays out a grouped conv's weights. In the struct C and OC are per group, CS and OS the
+// tensors' channel strides.
 
 struct Conv {
-  int64_t B, H, W, C, OH, OW, OC, KH, KW, sh, sw, dh, dw, pt, pl;
+  int64_t B, H, W, C, OH, OW, OC, KH, KW, sh, sw, dh, dw, pt, pl, G, CS, OS;
   int64_t K() const { return KH * KW * C; }
-  int64_t xSize() const { return B * H * W * C; }
-  int64_t ySize() const { return B * OH * OW * OC; }
-  int64_t wSize() const { return K() * OC; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && OH == H && OW == W; }
-  int64_t imagesPerChunk() const {
-    int64_t per = std::max<int64_t>(1, OH * OW * K());
-    return std::max<int64_t>(1, std::min<int64_t>(B, kScratchFloats / per));
+  int64_t xSize() const { return B * H * W * CS; }
+  int64_t ySize() const { return B * OH * OW * OS; }
+  int64_t wSize() const { return K() * OS; }
+  bool pointwise() const {
+    return G == 1 && KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && OH == H && OW == W;
+  }
+  // Output rows per im2col block: 512, or more when K is small (≥ 128 Ki floats a block, so a 3×3×3 conv does not
+  // call sgemm for every few rows), within the scratch bound. Measured on AlexNet's search-branch convs (1 thread, a
+  // standalone harness): conv1 (K 363) forward 85 → 53 ms and filter gradient 77 → 50 ms against im2col of the whole
+  // batch then one sgemm, conv2 (K 1,200) 65 → 47 and 62 → 46 ms; 128–2,048-row blocks were all within ~10%.
+  int64_t blockRows() const {
+    const int64_t k = std::max<int64_t>(1, K());
+    return std::max<int64_t>(1, std::min(std::max<int64_t>(512, 131072 / k), kScratchFloats / k));
   }
 };
 
 Conv conv_from(napi_env env, napi_value v) {
-  auto p = ints(env, v, 15, "params");
-  Conv c{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
+  const bool grouped = typed_length(env, v, "params") >= 16;
+  auto p = ints(env, v, grouped ? 16 : 15, "params");
+  const int64_t G = grouped ? p[15] : 1;
   for (int i = 0; i < 13; i++) {
     if (p[i] <= 0) throw ArgError{"conv params must be positive (index " + std::to_string(i) + ")"};
   }
+  if (G < 1 || p[3] % G != 0 || p[6] % G != 0) {
+    throw ArgError{"conv groups " + std::to_string(G) + " must divide the input channels (" + std::to_string(p[3]) +
+                   ") and the output channels (" + std::to_string(p[6]) + ")"};
+  }
+  Conv c{p[0], p[1], p[2], p[3] / G, p[4], p[5], p[6] / G, p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14],
+         G, p[3], p[6]};
   return c;
 }
 
-// Rows [r0, r1) of the im2col matrix of images starting at `x` (row = (b, oh, ow) relative to the chunk).
-void im2col_rows(const Conv& c, const float* x, float* col, int64_t r0, int64_t r1) {
+// Rows [r0, r1) of group g's im2col matrix of the batch `x` (row = (b, oh, ow)), written to col[0 .. (r1 − r0)·K).
+void im2col_rows(const Conv& c, const float* x, float* col, int64_t r0, int64_t r1, int64_t g) {
   const int64_t K = c.K(), rowLen = c.KW * c.C;
   for (int64_t r = r0; r < r1; r++) {
     const int64_t b = r / (c.OH * c.OW), rem = r % (c.OH * c.OW), oh = rem / c.OW, ow = rem % c.OW;
-    float* dst = col + r * K;
-    const float* img = x + b * c.H * c.W * c.C;
+    float* dst = col + (r - r0) * K;
+    const float* img = x + b * c.H * c.W * c.CS + g * c.C;
     for (int64_t kh = 0; kh < c.KH; kh++) {
       const int64_t ih = oh * c.sh - c.pt + kh * c.dh;
       float* d = dst + kh * rowLen;
@@ -90,59 +114,52 @@ void im2col_rows(const Conv& c, const float* x, float* col, int64_t r0, int64_t 
         std::memset(d, 0, sizeof(float) * size_t(rowLen));
         continue;
       }
-      const float* srcRow = img + ih * c.W * c.C;
+      const float* srcRow = img + ih * c.W * c.CS;
       const int64_t iw0 = ow * c.sw - c.pl;
-      if (c.dw == 1 && iw0 >= 0 && iw0 + c.KW <= c.W) {
+      if (c.G == 1 && c.dw == 1 && iw0 >= 0 && iw0 + c.KW <= c.W) {
         std::memcpy(d, srcRow + iw0 * c.C, sizeof(float) * size_t(rowLen));
         continue;
       }
       for (int64_t kw = 0; kw < c.KW; kw++) {
         const int64_t iw = iw0 + kw * c.dw;
         if (iw < 0 || iw >= c.W) std::memset(d + kw * c.C, 0, sizeof(float) * size_t(c.C));
-        else std::memcpy(d + kw * c.C, srcRow + iw * c.C, sizeof(float) * size_t(c.C));
+        else std::memcpy(d + kw * c.C, srcRow + iw * c.CS, sizeof(float) * size_t(c.C));
       }
     }
   }
 }
 
-void im2col(const Conv& c, const float* x, float* col, int64_t rows) {
-  parallel_for(rows, 256, [&](int64_t a, int64_t b) { im2col_rows(c, x, col, a, b); });
-}
-
-// dx of images [b0, b1) of the chunk from its column matrix: each column row (one output pixel) is added back where
-// im2col read it, kernel row by kernel row — with dilation 1 and the window inside the image, one contiguous add of
-// KW·C floats (the mirror of im2col's memcpy). The column matrix is read sequentially and only the KH image rows under
-// the window are written, so both stay in cache; the per-input-pixel gather this replaced read the column matrix with a
-// stride of K floats and ran at a quarter of the forward conv's speed (AlexNet's Conv2DBackpropInput). A thread owns
-// whole images, so no two threads write one element.
-void col2im_images(const Conv& c, const float* __restrict col, float* __restrict dx, int64_t b0, int64_t b1) {
-  const int64_t K = c.K(), rowLen = c.KW * c.C, img = c.H * c.W * c.C;
-  std::memset(dx + b0 * img, 0, sizeof(float) * size_t((b1 - b0) * img));
-  for (int64_t b = b0; b < b1; b++) {
-    float* dimg = dx + b * img;
-    for (int64_t oh = 0; oh < c.OH; oh++) {
-      for (int64_t ow = 0; ow < c.OW; ow++) {
-        const float* src = col + ((b * c.OH + oh) * c.OW + ow) * K;
-        const int64_t iw0 = ow * c.sw - c.pl;
-        const bool inside = c.dw == 1 && iw0 >= 0 && iw0 + c.KW <= c.W;
-        for (int64_t kh = 0; kh < c.KH; kh++) {
-          const int64_t ih = oh * c.sh - c.pt + kh * c.dh;
-          if (ih < 0 || ih >= c.H) continue;
-          float* __restrict drow = dimg + ih * c.W * c.C;
-          const float* __restrict s = src + kh * rowLen;
-          if (inside) {
-            float* __restrict d = drow + iw0 * c.C;
-            for (int64_t j = 0; j < rowLen; j++) d[j] += s[j];
-            continue;
-          }
-          for (int64_t kw = 0; kw < c.KW; kw++) {
-            const int64_t iw = iw0 + kw * c.dw;
-            if (iw < 0 || iw >= c.W) continue;
-            float* __restrict d = drow + iw * c.C;
-            const float* __restrict sk = s + kw * c.C;
-            for (int64_t ch = 0; ch < c.C; ch++) d[ch] += sk[ch];
-          }
-        }
+// Adds group g's column rows [r0, r1) (col[0 .. (r1 − r0)·K)) back into dx where im2col read them, kernel row by kernel row —
+// with dilation 1 and the window inside the image, one contiguous add of KW·C floats (the mirror of im2col's memcpy).
+// The column block is read sequentially and only the KH image rows under the window are written, so both stay in
+// cache; the per-input-pixel gather this replaced read the column matrix with a stride of K floats and ran at a
+// quarter of the forward conv's speed (AlexNet's Conv2DBackpropInput). The caller zeroes dx first; a thread owns whole
+// images, so no two threads write one element.
+void col2im_rows(const Conv& c, const float* __restrict col, float* __restrict dx, int64_t r0, int64_t r1,
+                 int64_t g) {
+  const int64_t K = c.K(), rowLen = c.KW * c.C, img = c.H * c.W * c.CS;
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / (c.OH * c.OW), rem = r % (c.OH * c.OW), oh = rem / c.OW, ow = rem % c.OW;
+    float* dimg = dx + b * img + g * c.C;
+    const float* src = col + (r - r0) * K;
+    const int64_t iw0 = ow * c.sw - c.pl;
+    const bool inside = c.G == 1 && c.dw == 1 && iw0 >= 0 && iw0 + c.KW <= c.W;
+    for (int64_t kh = 0; kh < c.KH; kh++) {
+      const int64_t ih = oh * c.sh - c.pt + kh * c.dh;
+      if (ih < 0 || ih >= c.H) continue;
+      float* __restrict drow = dimg + ih * c.W * c.CS;
+      const float* __restrict s = src + kh * rowLen;
+      if (inside) {
+        float* __restrict d = drow + iw0 * c.C;
+        for (int64_t j = 0; j < rowLen; j++) d[j] += s[j];
+        continue;
+      }
+      for (int64_t kw = 0; kw < c.KW; kw++) {
+        const int64_t iw = iw0 + kw * c.dw;
+        if (iw < 0 || iw >= c.W) continue;
+        float* __restrict d = drow + iw * c.CS;
+        const float* __restrict sk = s + kw * c.C;
+        for (int64_t ch = 0; ch < c.C; ch++) d[ch] += sk[ch];
       }
     }
   }
@@ -151,27 +168,31 @@ void col2im_images(const Conv& c, const float* __restrict col, float* __restrict
 // Activation codes shared with native-backend.ts.
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
 
+// y ← act(y + bias) on rows [a, b) of a row-major [rows, n] matrix.
+void bias_act_rows(float* y, int64_t a, int64_t b, int64_t n, const float* bias, int act, float alpha) {
+  if (bias == nullptr && act == kLinear) return;
+  for (int64_t r = a; r < b; r++) {
+    float* row = y + r * n;
+    if (bias) for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+    switch (act) {
+      case kRelu:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.f ? 0.f : row[j];
+        break;
+      case kRelu6:
+        for (int64_t j = 0; j < n; j++) row[j] = std::min(6.f, std::max(0.f, row[j]));
+        break;
+      case kLeakyRelu:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.f ? alpha * row[j] : row[j];
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 void bias_act(float* y, int64_t rows, int64_t n, const float* bias, int act, float alpha) {
   if (bias == nullptr && act == kLinear) return;
-  parallel_for(rows, 1024, [&](int64_t a, int64_t b) {
-    for (int64_t r = a; r < b; r++) {
-      float* row = y + r * n;
-      if (bias) for (int64_t j = 0; j < n; j++) row[j] += bias[j];
-      switch (act) {
-        case kRelu:
-          for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.f ? 0.f : row[j];
-          break;
-        case kRelu6:
-          for (int64_t j = 0; j < n; j++) row[j] = std::min(6.f, std::max(0.f, row[j]));
-          break;
-        case kLeakyRelu:
-          for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.f ? alpha * row[j] : row[j];
-          break;
-        default:
-          break;
-      }
-    }
-  });
+  parallel_for(rows, 1024, [&](int64_t a, int64_t b) { bias_act_rows(y, a, b, n, bias, act, alpha); });
 }
 
 // Row-split GEMMs. OpenBLAS threads one GEMM by itself, but on the skinny GEMMs of small convs (M = B·H·W rows,
@@ -213,45 +234,45 @@ void sgemm_rows(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float* 
   else run(0, M, 0);
 }
 
-// conv2d(x, w, y, params, bias|null, act, alpha)
+// conv2d(x, w, y, params, bias|null, act, alpha). Threads take contiguous row ranges (split_rows); each walks its
+// range in blocks: im2col of the block into its own buffer, sgemm into the block's output rows, bias and activation
+// while those rows are still in cache.
 NATIVE_FN(Conv2D) {
   auto a = get_args(env, info, 7);
   Conv c = conv_from(env, a[3]);
   const float* x = f32(env, a[0], c.xSize(), "x");
   const float* w = f32(env, a[1], c.wSize(), "filter");
   float* y = f32(env, a[2], c.ySize(), "y");
-  const float* bias = is_null_or_undefined(env, a[4]) ? nullptr : f32(env, a[4], c.OC, "bias");
+  const float* bias = is_null_or_undefined(env, a[4]) ? nullptr : f32(env, a[4], c.OS, "bias");
   int act = int(number(env, a[5]));
   float alpha = float(number(env, a[6]));
-  const int64_t K = c.K(), M1 = c.OH * c.OW;
+  const int64_t K = c.K(), M = c.B * c.OH * c.OW;
   if (c.pointwise()) {
-    sgemm_rows(false, false, c.B * M1, c.OC, K, x, K, w, c.OC, y, c.OC);
-  } else {
-    const int64_t per = c.imagesPerChunk();
-    float* col = scratch(per * M1 * K);
-    for (int64_t b0 = 0; b0 < c.B; b0 += per) {
-      const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-      const float* xc = x + b0 * c.H * c.W * c.C;
-      float* yc = y + b0 * M1 * c.OC;
-      const int64_t t = row_threads(M);
-      if (t > 1) {
-        split_rows(M, t, [&](int64_t r0, int64_t r1, int64_t) {
-          im2col_rows(c, xc, col, r0, r1);
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), int(c.OC), int(K), 1.f, col + r0 * K,
-                      int(K), w, int(c.OC), 0.f, yc + r0 * c.OC, int(c.OC));
-        });
-        continue;
-      }
-      im2col(c, xc, col, M);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(c.OC), int(K), 1.f, col, int(K), w,
-                  int(c.OC), 0.f, yc, int(c.OC));
-    }
+    sgemm_rows(false, false, M, c.OC, K, x, K, w, c.OC, y, c.OC);
+    bias_act(y, M, c.OC, bias, act, alpha);
+    return undefined(env);
   }
-  bias_act(y, c.B * M1, c.OC, bias, act, alpha);
+  const int64_t RB = c.blockRows(), t = row_threads(M);
+  const std::vector<float*> bufs = scratch_buffers(t, RB * K);
+  auto run = [&](int64_t r0, int64_t r1, int64_t ti) {
+    float* col = bufs[size_t(ti)];
+    for (int64_t b = r0; b < r1; b += RB) {
+      const int64_t e = std::min(r1, b + RB);
+      for (int64_t g = 0; g < c.G; g++) {
+        im2col_rows(c, x, col, b, e, g);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(e - b), int(c.OC), int(K), 1.f, col, int(K),
+                    w + g * c.OC, int(c.OS), 0.f, y + b * c.OS + g * c.OC, int(c.OS));
+      }
+      bias_act_rows(y, b, e, c.OS, bias, act, alpha);
+    }
+  };
+  if (t > 1) split_rows(M, t, run);
+  else run(0, M, 0);
   return undefined(env);
 }
 
-// conv2dBackpropInput(dy, w, dx, params)
+// conv2dBackpropInput(dy, w, dx, params). Threads own whole images (col2im adds into overlapping windows); each zeroes
+// its images' dx, then per row block: sgemm dy·wᵀ into its column buffer, col2im of those rows.
 NATIVE_FN(Conv2DBackpropInput) {
   auto a = get_args(env, info, 4);
   Conv c = conv_from(env, a[3]);
@@ -263,55 +284,60 @@ NATIVE_FN(Conv2DBackpropInput) {
     sgemm_rows(false, true, c.B * M1, c.C, c.OC, dy, c.OC, w, c.OC, dx, c.C);
     return undefined(env);
   }
-  const int64_t per = c.imagesPerChunk();
-  float* col = scratch(per * M1 * K);
-  for (int64_t b0 = 0; b0 < c.B; b0 += per) {
-    const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-    sgemm_rows(false, true, M, K, c.OC, dy + b0 * M1 * c.OC, c.OC, w, c.OC, col, K);
-    float* dxc = dx + b0 * c.H * c.W * c.C;
-    parallel_for(nb, 1, [&](int64_t i0, int64_t i1) { col2im_images(c, col, dxc, i0, i1); });
-  }
+  const int64_t RB = c.blockRows(), img = c.H * c.W * c.CS;
+  const int64_t t = std::min<int64_t>(c.B, row_threads(c.B * M1));
+  const std::vector<float*> bufs = scratch_buffers(t, RB * K);
+  auto run = [&](int64_t i0, int64_t i1, int64_t ti) {
+    float* col = bufs[size_t(ti)];
+    std::memset(dx + i0 * img, 0, sizeof(float) * size_t((i1 - i0) * img));
+    for (int64_t b = i0 * M1, end = i1 * M1; b < end; b += RB) {
+      const int64_t e = std::min(end, b + RB);
+      for (int64_t g = 0; g < c.G; g++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(e - b), int(K), int(c.OC), 1.f,
+                    dy + b * c.OS + g * c.OC, int(c.OS), w + g * c.OC, int(c.OS), 0.f, col, int(K));
+        col2im_rows(c, col, dx, b, e, g);
+      }
+    }
+  };
+  if (t > 1) split_rows(c.B, t, run);
+  else run(0, c.B, 0);
   return undefined(env);
 }
 
-// conv2dBackpropFilter(x, dy, dw, params)
+// conv2dBackpropFilter(x, dy, dw, params). Threads take contiguous row ranges; each accumulates colᵀ·dy over its
+// blocks (thread 0 into dw itself, the others into partials added in thread order after: deterministic for a thread
+// count).
 NATIVE_FN(Conv2DBackpropFilter) {
   auto a = get_args(env, info, 4);
   Conv c = conv_from(env, a[3]);
   const float* x = f32(env, a[0], c.xSize(), "x");
   const float* dy = f32(env, a[1], c.ySize(), "dy");
   float* dw = f32(env, a[2], c.wSize(), "dw");
-  const int64_t K = c.K(), M1 = c.OH * c.OW;
+  const int64_t K = c.K(), M = c.B * c.OH * c.OW;
   if (c.pointwise()) {
-    sgemm_rows(true, false, K, c.OC, c.B * M1, x, K, dy, c.OC, dw, c.OC);
+    sgemm_rows(true, false, K, c.OC, M, x, K, dy, c.OC, dw, c.OC);
     return undefined(env);
   }
-  const int64_t per = c.imagesPerChunk();
-  float* col = scratch(per * M1 * K);
-  for (int64_t b0 = 0; b0 < c.B; b0 += per) {
-    const int64_t nb = std::min(per, c.B - b0), M = nb * M1;
-    const float* xc = x + b0 * c.H * c.W * c.C;
-    const float* dyc = dy + b0 * M1 * c.OC;
-    const int64_t t = row_threads(M);
-    if (t > 1) {
-      // thread 0 accumulates into dw itself (overwriting it on the first chunk); the others into partials added after
-      std::vector<std::vector<float>> part(size_t(t - 1), std::vector<float>(size_t(K * c.OC)));
-      split_rows(M, t, [&](int64_t r0, int64_t r1, int64_t i) {
-        im2col_rows(c, xc, col, r0, r1);
-        float* out = i == 0 ? dw : part[size_t(i - 1)].data();
-        const float beta = i == 0 && b0 > 0 ? 1.f : 0.f;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(r1 - r0), 1.f, col + r0 * K, int(K),
-                    dyc + r0 * c.OC, int(c.OC), beta, out, int(c.OC));
-      });
-      for (const auto& p : part) {
-        const float* pp = p.data();
-        for (int64_t j = 0; j < K * c.OC; j++) dw[j] += pp[j];
+  const int64_t RB = c.blockRows(), t = row_threads(M);
+  const std::vector<float*> bufs = scratch_buffers(t, RB * K);
+  std::vector<std::vector<float>> part(size_t(t - 1), std::vector<float>(size_t(c.wSize()), 0.f));
+  auto run = [&](int64_t r0, int64_t r1, int64_t ti) {
+    float* col = bufs[size_t(ti)];
+    float* out = ti == 0 ? dw : part[size_t(ti - 1)].data();
+    for (int64_t b = r0; b < r1; b += RB) {
+      const int64_t e = std::min(r1, b + RB);
+      for (int64_t g = 0; g < c.G; g++) {
+        im2col_rows(c, x, col, b, e, g);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(e - b), 1.f, col, int(K),
+                    dy + b * c.OS + g * c.OC, int(c.OS), b == r0 ? 0.f : 1.f, out + g * c.OC, int(c.OS));
       }
-      continue;
     }
-    im2col(c, xc, col, M);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(M), 1.f, col, int(K),
-                dyc, int(c.OC), b0 == 0 ? 0.f : 1.f, dw, int(c.OC));
+  };
+  if (t > 1) split_rows(M, t, run);
+  else run(0, M, 0);
+  for (const auto& p : part) {
+    const float* pp = p.data();
+    for (int64_t j = 0; j < c.wSize(); j++) dw[j] += pp[j];
   }
   return undefined(env);
 }
@@ -1001,7 +1027,7 @@ NATIVE_FN(SetThreads) {
   return undefined(env);
 }
 
-// setScratchLimit(floats): im2col scratch bound per chunk (at least one image per chunk whatever the bound).
+// setScratchLimit(floats): bound of one thread's im2col block (at least one row per block whatever the bound).
 NATIVE_FN(SetScratchLimit) {
   auto a = get_args(env, info, 1);
   const double n = number(env, a[0]);
@@ -1009,6 +1035,14 @@ NATIVE_FN(SetScratchLimit) {
   g_scratch.clear();
   g_scratch.shrink_to_fit();
   return undefined(env);
+}
+
+// convGroups() → true: conv params may carry a 16th entry, the group count (an older build reads 15 and ignores it, so
+// tracker/node/native-group-conv.ts registers its kernels only when this exists).
+NATIVE_FN(ConvGroups) {
+  napi_value v;
+  check(env, napi_get_boolean(env, true, &v), "get_boolean");
+  return v;
 }
 
 NATIVE_FN(GetThreads) {
@@ -1035,6 +1069,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"conv2d", Conv2D},
       {"conv2dBackpropInput", Conv2DBackpropInput},
       {"conv2dBackpropFilter", Conv2DBackpropFilter},
+      {"convGroups", ConvGroups},
       {"batchMatMul", BatchMatMul},
       {"sgemm", Sgemm},
       {"maxPool", MaxPool},
