@@ -20,7 +20,7 @@ JOBS=${JOBS:-2}
 declare -A DEFAULT_MODELS=(
   [rot-mnist]="cnn cnn-aug cnn-aug-ien gcnn-c4 steerable-c8 ien-b1 ien-b0.1 het-ien-b1"
   [scale-mnist]="cnn ien-b0 ien-s4-b1"
-  [r2-mnist]="cnn cnn-aug-rf gcnn-d4 ien-d4-b1"
+  [r2-mnist]="cnn cnn-aug-rf cnn-aug-ien-rf gcnn-d4 ien-d4-b1"
 )
 MODELS=${MODELS:-${DEFAULT_MODELS[$DATASET]:?unknown DATASET $DATASET (rot-mnist, scale-mnist, r2-mnist)}}
 if [ "$DATASET" = rot-mnist ]; then EXPORT=${EXPORT:-cnn-aug-s1,ien-b1-s1}; else EXPORT=${EXPORT:-}; fi

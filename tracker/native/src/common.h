@@ -67,7 +67,6 @@ inline bool is_null_or_undefined(napi_env env, napi_value v) {
   return t == napi_null || t == napi_undefined;
 }
 
-// A typed array argument of the given type with at least `need` elements.
 // Element count of a typed array argument.
 inline int64_t typed_length(napi_env env, napi_value v, const char* name) {
   bool is;
@@ -79,6 +78,7 @@ inline int64_t typed_length(napi_env env, napi_value v, const char* name) {
   return int64_t(length);
 }
 
+// A typed array argument of the given type with at least `need` elements.
 template <typename T>
 T* typed(napi_env env, napi_value v, napi_typedarray_type want, int64_t need, const char* name) {
   bool is;

@@ -4,7 +4,7 @@
 // output array, allocated on the JS side, is written. No copies cross the N-API boundary. Shapes and conv geometry
 // come in an Int32Array `p`; every array length is checked against what the geometry needs before any access.
 //
-// Convolutions are im2col + sgemm over blocks of output rows (block_rows: ~512 rows, a block of the column matrix
+// Convolutions are im2col + sgemm over blocks of output rows (Conv::blockRows: ~512 rows, a block of the column matrix
 // stays in the core's L2 between im2col writing it and sgemm reading it); 1x1 / stride 1 / no padding convs skip
 // im2col. The input gradient is sgemm into a column block followed by col2im of its rows (each column row added back
 // where im2col read it; threads own whole images). The filter gradient accumulates col^T · dy over blocks (beta = 1
