@@ -15,7 +15,8 @@ const threads = +(process.env.T || 1);
 oldA.setThreads(threads); newA.setThreads(threads);
 const shapes = [ // B,H,W,C,OH,OW,OC,KH,KW,sh,sw
   [8,239,239,3,115,115,96,11,11,2,2], [8,57,57,48,53,53,128,5,5,1,1], [8,26,26,256,24,24,384,3,3,1,1], [8,24,24,192,22,22,192,3,3,1,1],
-  [8,61,61,3,59,59,24,3,3,1,1],[8,29,29,24,27,27,48,3,3,1,1],[8,13,13,48,11,11,64,3,3,1,1]];
+  // the CPU-scale SiamFC's search-branch convs (65/121 training crops)
+  [8,121,121,3,59,59,24,5,5,2,2], [8,29,29,24,25,25,64,5,5,1,1], [8,25,25,64,23,23,96,3,3,1,1], [8,23,23,96,21,21,64,3,3,1,1]];
 const fresh = process.env.FRESH === '1';
 for (const s of shapes) {
   const [B,H,W,C,OH,OW,OC,KH,KW,sh,sw] = s;

@@ -31,7 +31,9 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
-import { addonHasFused, fusedKernels, maxKernel, registerFusedGradients, type FusedAddon } from './native-fused.js';
+import {
+  addonHasFused, fusedKernels, maxKernel, registerFusedGradients, sameShape, size, type FusedAddon,
+} from './native-fused.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
 /** The functions the add-on exports (tracker/native/src/kernels.cc, fused.cc). */
@@ -176,11 +178,6 @@ function need(inputs: Inputs, name: string): Info {
   return t;
 }
 
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 function output(backend: Backend, shape: number[], values: Float32Array): Info {
   return backend.makeTensorInfo(shape, 'float32', values);

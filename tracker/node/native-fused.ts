@@ -43,6 +43,10 @@ export type Info = tf.TensorInfo;
 
 export const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
+export function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /** A float32 tensor's values as a Float32Array (a copy when the cpu backend stores it otherwise, e.g. a cast bool). */
 export function f32(b: Backend, t: Info, name: string): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`native-cpu fused kernel: input '${name}' is ${t.dtype}, not float32`);

@@ -7,7 +7,7 @@ import { tf } from '../tf.js';
 import {
   GROUP_CONV_GRAD_FILTER_KERNEL, GROUP_CONV_GRAD_INPUT_KERNEL, GROUP_CONV_KERNEL, runFused, type GroupConvAttrs,
 } from '../fused-kernels.js';
-import { f32, ins, out, size, type Backend } from './native-fused.js';
+import { f32, ins, out, sameShape, size, type Backend } from './native-fused.js';
 
 /** The add-on functions these kernels call (tracker/native/src/kernels.cc). */
 export interface GroupConvAddon {
@@ -35,10 +35,6 @@ export function groupConvParams(xShape: number[], filterShape: number[], attrs: 
   const oh = Math.floor((H - kh) / s) + 1;
   const ow = Math.floor((W - kw) / s) + 1;
   return { p: Int32Array.from([B, H, W, C, oh, ow, oc, kh, kw, s, s, 1, 1, 0, 0, g]), outShape: [B, oh, ow, oc] };
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** Kernel functions by kernel name, calling `addon`. */
