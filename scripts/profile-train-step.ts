@@ -12,16 +12,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { tf } from '../tracker/tf.js';
 import { initBackend } from '../tracker/node/backend.js';
-import { loadTracker } from '../tracker/node/load-tracker.js';
-import { parseTrainConfig } from '../training/config.js';
-import { trainingGeometry, trainingLabels } from '../training/labels.js';
-import { stepLosses } from '../training/objective.js';
-import { createOptimizer, SgdMomentum } from '../training/optimizers.js';
-import { alexnetSpec } from '../tracker/backbone-spec.js';
-import { Backbone } from '../tracker/backbones.js';
-import { SiamFCNet } from '../tracker/siamfc.js';
-import { configHooks } from '../training/train-tracker.js';
-import { Rng } from '../training/rng.js';
+import { trainStep } from './train-step-setup.js';
 
 /** Kernels that are one BLAS call (or a few) on native-cpu: the GEMM-bound part of a step. */
 export const BLAS_KERNELS = new Set(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'MatMul', 'BatchMatMul', '_FusedMatMul', 'DepthwiseConv2dNative',
@@ -35,33 +26,13 @@ const { values: a } = parseArgs({
   },
 });
 const backend = await initBackend({ log: () => {} });
-// `alexnet`: the paper-size SiamFC (random weights), trained as siamfc-pytorch does (SGD, no auxiliary loss)
-const loaded = a.model === 'alexnet'
-  ? (() => { const n = new SiamFCNet(new Backbone(alexnetSpec(), 1)); return { net: n, manifest: null, dispose: () => n.dispose() }; })()
-  : await loadTracker(a.model!);
-const net = loaded.net;
-const cfg = loaded.manifest ? parseTrainConfig(loaded.manifest.provenance?.config ?? {}, `${a.model} provenance.config`) : null;
-const hooks = cfg ? configHooks(cfg) : [];
-const spec = net.backbone.spec;
-const g = trainingGeometry(spec);
-const labels = trainingLabels(spec);
-const vars = net.backbone.trainableVariables();
-const opt = cfg ? createOptimizer(cfg.optimizer, vars) : new SgdMomentum(vars, 0.9, 5e-4);
 const B = Number(a.batch);
-const z = tf.randomUniform([B, g.exemplarSize, g.exemplarSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
-const x = tf.randomUniform([B, g.searchSize, g.searchSize, 3], 0, 255, 'float32', 2) as tf.Tensor4D;
-let step = 0;
-const run = () => {
-  tf.tidy(() => {
-    const rng = new Rng(step);
-    const { value, grads } = tf.variableGrads(() => stepLosses(net, z, x, labels, hooks, step, rng).total, vars);
-    opt.apply(vars.map((v) => grads[v.name] ?? tf.zerosLike(v)), 1e-4);
-    value.dataSync();
-  });
-  step++;
-};
+const ts = await trainStep(a.model!, B);
+const { net, run } = ts;
+const spec = net.backbone.spec;
+const g = ts.geometry;
 console.log(`[profile] ${a.model} (${spec.name}, ${spec.equivariance.kind} ${spec.equivariance.groups}), training crops ${g.exemplarSize}/${g.searchSize}, batch ${B}, ` +
-  `hooks: ${hooks.map((h) => h.name).join(', ') || 'none'}, optimiser ${cfg?.optimizer.kind ?? 'sgd'}; backend ${backend}, ${availableParallelism()} cores, ` +
+  `hooks: ${ts.hooks.join(', ') || 'none'}, optimiser ${ts.optimizer}; backend ${backend}, ${availableParallelism()} cores, ` +
   `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 run(); // warm-up
 const wall: number[] = [];
@@ -104,6 +75,4 @@ for (const r of rows.slice(0, Number(a.top))) {
 }
 const rest = rows.slice(Number(a.top));
 if (rest.length) console.log(`| ${rest.length} other kernels | | ${rest.reduce((s, r) => s + r.calls, 0).toFixed(0)} | ${rest.reduce((s, r) => s + r.ms, 0).toFixed(1)} | |`);
-tf.dispose([z, x]);
-opt.dispose();
-loaded.dispose();
+ts.dispose();

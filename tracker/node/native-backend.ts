@@ -23,7 +23,9 @@
  * reason }` and registers nothing: callers fall back to wasm and say why.
  *
  * Threads: `ROT_TRACK_THREADS` (default: all cores) sizes the add-on's threads (its loops and the row blocks of every
- * large GEMM; OpenBLAS itself runs single-threaded, see tracker/native/src/kernels.cc).
+ * large GEMM, run on its persistent worker pool, tracker/native/src/pool.h; OpenBLAS itself runs single-threaded, see
+ * tracker/native/src/kernels.cc). Outputs: arrays from `outputPool` (tracker/node/buffer-pool.ts), reused once their
+ * tensor is disposed.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ import { tf } from '../tf.js';
 import {
   addonHasFused, fusedKernels, maxKernel, registerFusedGradients, sameShape, size, type FusedAddon,
 } from './native-fused.js';
+import { outputPool } from './buffer-pool.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
 /** The functions the add-on exports (tracker/native/src/kernels.cc, fused.cc). */
@@ -81,7 +84,8 @@ export const NATIVE_KERNELS: readonly string[] = [
 
 export const NATIVE_BACKEND_NAME = 'native-cpu';
 
-const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/rot_track_native.node', import.meta.url));
+/** The built add-on; ROT_TRACK_NATIVE_ADDON names another build (A/B benchmarks of two builds in one session). */
+const ADDON_PATH = process.env.ROT_TRACK_NATIVE_ADDON || fileURLToPath(new URL('../native/build/Release/rot_track_native.node', import.meta.url));
 
 let addon: NativeAddon | null = null;
 let loadError: string | null = null;
@@ -138,12 +142,40 @@ export function setNativeThreads(n: number): number {
   return a.getThreads();
 }
 
-/** The cpu backend with native heavy kernels. */
+/**
+ * The cpu backend with native heavy kernels. Kernel outputs come from `outputPool` (tracker/node/buffer-pool.ts): the
+ * overrides below tell the pool when an array becomes a tensor's data, when that data is disposed, and when it
+ * becomes visible outside the backend (then it is never reused).
+ */
 export class NativeCPUBackend extends MathBackendCPU {
   constructor() {
     super();
     // MathBackendCPU prints a "you are running in Node, install tfjs-node" banner on first use: not for this backend.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    const dataId = super.write(values, shape, dtype);
+    outputPool.bind(values, dataId);
+    return dataId;
+  }
+
+  override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    outputPool.escape(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    outputPool.escape(values);
+    return values;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const disposed = super.disposeData(dataId, force);
+    if (disposed && values !== undefined && !this.data.has(dataId)) outputPool.release(values, dataId);
+    return disposed;
   }
 }
 
@@ -253,7 +285,7 @@ function runConv(backend: Backend, x: Info, filter: Info, attrs: Attrs, bias: In
     ? f32(backend, bias) : null;
   const act = ACT[activation];
   const fullyNative = (bias == null || nativeBias != null) && act != null;
-  const y = new Float32Array(size(ci.outShape));
+  const y = outputPool.take(size(ci.outShape));
   addon!.conv2d(xv, wv, y, convParams(ci), fullyNative ? nativeBias : null, fullyNative ? act : 0, alpha);
   const out = output(backend, ci.outShape, y);
   return fullyNative ? out : biasActViaCpu(backend, out, bias, activation, prelu, alpha);
@@ -288,7 +320,7 @@ const conv2dBackpropInputKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
   if (!dyv || !wv || !convUsable(ci) || emptyShape(ci.inShape) || emptyShape(ci.outShape) || !sameShape(dy.shape, ci.outShape)) {
     return viaCpu(tf.Conv2DBackpropInput, inputs, b, attrs);
   }
-  const dx = new Float32Array(size(ci.inShape));
+  const dx = outputPool.take(size(ci.inShape));
   addon!.conv2dBackpropInput(dyv, wv, dx, convParams(ci));
   return output(b, ci.inShape, dx);
 };
@@ -304,7 +336,7 @@ const conv2dBackpropFilterKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =
   if (!xv || !dyv || !convUsable(ci) || emptyShape(ci.inShape) || emptyShape(ci.outShape) || emptyShape(filterShape) || !sameShape(dy.shape, ci.outShape)) {
     return viaCpu(tf.Conv2DBackpropFilter, inputs, b, attrs);
   }
-  const dw = new Float32Array(size(filterShape));
+  const dw = outputPool.take(size(filterShape));
   addon!.conv2dBackpropFilter(xv, dyv, dw, convParams(ci));
   return output(b, filterShape, dw);
 };
@@ -330,7 +362,7 @@ function runMatMul(backend: Backend, a: Info, bm: Info, transposeA: boolean, tra
   const nativeBias = bias && bias.shape[bias.shape.length - 1] === N && size(bias.shape) === N ? f32(backend, bias) : null;
   const act = ACT[activation];
   const fullyNative = (bias == null || nativeBias != null) && act != null;
-  const c = new Float32Array(batch * M * N);
+  const c = outputPool.take(batch * M * N);
   addon!.batchMatMul(av, bv, c, Int32Array.from([batch, batchA, batchB, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0]),
     fullyNative ? nativeBias : null, fullyNative ? act : 0, alpha);
   const out = output(backend, [...outer, M, N], c);
@@ -380,7 +412,7 @@ function poolForward(kind: 'max' | 'avg'): tf.KernelFunc {
     if (!xv || x.shape.length !== 4 || emptyShape(x.shape) || emptyShape(ci.outShape) || ci.padInfo.top < 0 || ci.padInfo.left < 0) {
       return viaCpu(name, inputs, b, attrs);
     }
-    const y = new Float32Array(size(ci.outShape));
+    const y = outputPool.take(size(ci.outShape));
     if (kind === 'max') addon!.maxPool(xv, y, poolParams(ci));
     else addon!.avgPool(xv, y, poolParams(ci));
     return output(b, ci.outShape, y);
@@ -397,7 +429,7 @@ const maxPoolGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (!xv || !dyv || emptyShape(input.shape) || emptyShape(ci.outShape) || ci.padInfo.top < 0 || ci.padInfo.left < 0) {
     return viaCpu(tf.MaxPoolGrad, inputs, b, attrs);
   }
-  const dx = new Float32Array(size(input.shape));
+  const dx = outputPool.take(size(input.shape));
   addon!.maxPoolGrad(dyv, xv, dx, poolParams(ci));
   return output(b, input.shape, dx);
 };
@@ -412,7 +444,7 @@ const avgPoolGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (!dyv || input.dtype !== 'float32' || emptyShape(input.shape) || emptyShape(ci.outShape) || ci.padInfo.top < 0 || ci.padInfo.left < 0) {
     return viaCpu(tf.AvgPoolGrad, inputs, b, attrs);
   }
-  const dx = new Float32Array(size(input.shape));
+  const dx = outputPool.take(size(input.shape));
   addon!.avgPoolGrad(dyv, dx, poolParams(ci), 1 / (ci.filterHeight * ci.filterWidth));
   return output(b, input.shape, dx);
 };
@@ -472,7 +504,7 @@ function binaryKernel(name: string): tf.KernelFunc {
     const yv = f32(b, y);
     if (!xv || !yv || x.shape.some((d) => d === 0) || y.shape.some((d) => d === 0)) return viaCpu(name, inputs, b, attrs);
     const { outShape, params } = broadcastParams(x.shape, y.shape);
-    const out = new Float32Array(size(outShape));
+    const out = outputPool.take(size(outShape));
     addon!.binary(op, xv, yv, out, params);
     return output(b, outShape, out);
   };
@@ -491,7 +523,7 @@ function unaryKernel(name: string): tf.KernelFunc {
     const xv = f32(b, x);
     if (!xv) return viaCpu(name, inputs, b, attrs);
     const n = size(x.shape);
-    const out = new Float32Array(n);
+    const out = outputPool.take(n);
     const alpha = name === tf.Step ? Number((attrs as unknown as tf.StepAttrs).alpha ?? 0) : 0;
     addon!.unary(op, xv, out, n, alpha);
     return output(b, x.shape, out);
@@ -514,14 +546,15 @@ function reduceKernel(name: string): tf.KernelFunc {
     const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
     const reduceSize = size(reduceShape);
     const outSize = size(outShape);
-    const out = new Float32Array(outSize);
+    const out = outputPool.take(outSize);
     if (!prefix && !suffix) {
       // Other axes (BatchNorm over orientation fields: [0, 1, 2, 4]): move the reduced axes last, then reduce rows.
       const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
       const perm = [...kept, ...axes];
-      const moved = new Float32Array(xv.length);
+      const moved = outputPool.take(xv.length);
       addon!.transpose(xv, moved, Int32Array.from([r, ...x.shape, ...perm]));
       addon!.reduceSum(moved, out, outSize, reduceSize, 0, mean ? reduceSize : 0);
+      outputPool.giveBack(moved);
     } else if (suffix) {
       // Suffix (or all axes): rows of reduceSize; prefix: columns.
       addon!.reduceSum(xv, out, outSize, reduceSize, 0, mean ? reduceSize : 0);
@@ -542,7 +575,7 @@ const tileKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     return viaCpu(tf.Tile, inputs, b, attrs);
   }
   const outShape = x.shape.map((d, i) => d * reps[i]);
-  const out = new Float32Array(size(outShape));
+  const out = outputPool.take(size(outShape));
   addon!.tile(xv, out, Int32Array.from([x.shape.length, ...x.shape, ...reps]));
   return output(b, outShape, out);
 };
@@ -557,8 +590,9 @@ const padKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     return viaCpu(tf.PadV2, inputs, b, attrs);
   }
   const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
-  const out = new Float32Array(size(outShape));
   const c = Number(constantValue ?? 0);
+  // the add-on fills the border only for a non-zero constant: a zero border needs zeroed memory
+  const out = Object.is(c, 0) ? outputPool.takeZeroed(size(outShape)) : outputPool.take(size(outShape));
   addon!.pad(xv, out, Int32Array.from([x.shape.length, ...x.shape, ...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])]), c,
     Object.is(c, 0) ? 0 : 1);
   return output(b, outShape, out);
@@ -571,7 +605,7 @@ const eluGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const dyv = f32(b, dy);
   const yv = f32(b, y);
   if (!dyv || !yv || !sameShape(dy.shape, y.shape) || size(y.shape) === 0) return viaCpu(tf.EluGrad, inputs, b, attrs);
-  const out = new Float32Array(size(y.shape));
+  const out = outputPool.take(size(y.shape));
   addon!.binary(7, dyv, yv, out, Int32Array.from([1, out.length, 1, 1]));
   return output(b, y.shape, out);
 };
@@ -583,7 +617,7 @@ const transposeKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const xv = f32(b, x);
   if (!xv || x.shape.length === 0 || perm.length !== x.shape.length || size(x.shape) === 0) return viaCpu(tf.Transpose, inputs, b, attrs);
   const outShape = perm.map((p) => x.shape[p]);
-  const out = new Float32Array(size(outShape));
+  const out = outputPool.take(size(outShape));
   addon!.transpose(xv, out, Int32Array.from([x.shape.length, ...x.shape, ...perm]));
   return output(b, outShape, out);
 };
@@ -603,7 +637,7 @@ const gatherKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   // Out-of-range indices: the cpu kernel throws its own message.
   if (iv.some((i) => i < 0 || i >= axisDim)) return viaCpu(tf.GatherV2, inputs, b, attrs);
   const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
-  const out = new Float32Array(size(outShape));
+  const out = outputPool.take(size(outShape));
   addon!.gather(xv, iv, out, size(x.shape.slice(0, ax)), axisDim, size(x.shape.slice(ax + 1)));
   return output(b, outShape, out);
 };
@@ -629,7 +663,7 @@ const castKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
  */
 function sliceInto(xv: Float32Array, shape: number[], begin: number[], sizes: number[]): Float32Array {
   const r = shape.length;
-  const out = new Float32Array(size(sizes));
+  const out = outputPool.take(size(sizes));
   if (out.length === 0) return out;
   // Trailing dims taken whole merge into the copied run, plus the first partial one from the end.
   let k = r - 1;
@@ -707,7 +741,7 @@ const reverseKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (!xv || r === 0 || size(x.shape) === 0) return viaCpu(tf.Reverse, inputs, b, attrs);
   const rev = new Set(tf.util.parseAxisParam(dims, x.shape));
   const inner = x.shape[r - 1];
-  const out = new Float32Array(xv.length);
+  const out = outputPool.take(xv.length);
   const strides = new Array<number>(r);
   let acc = 1;
   for (let d = r - 1; d >= 0; d--) {
@@ -775,7 +809,7 @@ const unsortedSegmentSumKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => 
     inner === 0 || ids.length === 0 || numSegments < 1) {
     return viaCpu(tf.UnsortedSegmentSum, inputs, b, attrs);
   }
-  const out = new Float32Array(numSegments * inner);
+  const out = outputPool.take(numSegments * inner);
   addon!.segmentSum(xv, ids, out, inner);
   return output(b, [numSegments, ...innerShape], out);
 };
@@ -798,7 +832,7 @@ const batchNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     return viaCpu(tf.FusedBatchNorm, inputs, b, attrs);
   }
   const eps = (attrs as unknown as tf.FusedBatchNormAttrs).varianceEpsilon ?? 0.001;
-  const out = new Float32Array(size(x.shape));
+  const out = outputPool.take(size(x.shape));
   // The kernel indexes parameters by element modulo their length, as tfjs's does: pass exact-length views.
   const view = (t: Info, v: Float32Array) => v.subarray(0, size(t.shape));
   addon!.batchNorm(xv, view(mean, mv), view(variance, vv), offset && ov ? view(offset, ov) : null, scale && sv ? view(scale, sv) : null,
@@ -888,7 +922,7 @@ function registerNativeBatchNormGradient(): void {
       return {
         x: () => {
           const k = Float32Array.from({ length: C }, (_, c) => sc(c) * r[c]);
-          const out = new Float32Array(x.size);
+          const out = outputPool.take(x.size);
           addon!.binary(BINARY[tf.Multiply], dyv, k, out, broadcastParams(x.shape, [C]).params);
           return tf.tensor(out, x.shape, 'float32');
         },

@@ -4,6 +4,7 @@
  * over trailing axes (IEN's group pooling) and a native Max kernel for those axes. The gradient registry is global:
  * the Relu and Max gradient wrappers run tfjs-core's own gradient on every other backend and for other shapes.
  */
+import { outputPool } from './buffer-pool.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
 import {
@@ -95,7 +96,7 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
       const [w, g, m, v] = ins(inputs, 'w', 'g', 'm', 'v');
       const at = attrs as unknown as AdamAttrs;
       const n = size(w.shape);
-      const [wo, mo, vo] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      const [wo, mo, vo] = [outputPool.take(n), outputPool.take(n), outputPool.take(n)];
       // The scalars exactly as the op chain's float32 scalar tensors hold them (1 − β and lr / c1 computed in double).
       const s = Float32Array.from([at.weightDecay, at.beta1, 1 - at.beta1, at.beta2, 1 - at.beta2, at.c2, at.epsilon, at.lr / at.c1]);
       addon.adamUpdate(f32(b, w, 'w'), f32(b, g, 'g'), f32(b, m, 'm'), f32(b, v, 'v'), wo, mo, vo, s, at.weightDecay ? 1 : 0);
@@ -106,7 +107,7 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
       const [w, g, vel] = ins(inputs, 'w', 'g', 'vel');
       const at = attrs as unknown as SgdAttrs;
       const n = size(w.shape);
-      const [wo, vo] = [new Float32Array(n), new Float32Array(n)];
+      const [wo, vo] = [outputPool.take(n), outputPool.take(n)];
       addon.sgdUpdate(f32(b, w, 'w'), f32(b, g, 'g'), f32(b, vel, 'vel'), wo, vo, Float32Array.from([at.weightDecay, at.momentum, at.lr]),
         at.weightDecay ? 1 : 0);
       return [out(b, w.shape, wo), out(b, w.shape, vo)];
@@ -116,15 +117,15 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
       const [z, x] = ins(inputs, 'z', 'x');
       const p = xcorrParams(z, x);
       const shape = [x.shape[0], x.shape[1] - z.shape[1] + 1, x.shape[2] - z.shape[2] + 1, 1];
-      const y = new Float32Array(size(shape));
+      const y = outputPool.take(size(shape));
       addon.xcorr(f32(b, z, 'z'), f32(b, x, 'x'), y, p);
       return out(b, shape, y);
     },
     [XCORR_GRAD_KERNEL]: ({ inputs, backend }) => {
       const b = backend as Backend;
       const [dy, z, x] = ins(inputs, 'dy', 'z', 'x');
-      const dz = new Float32Array(size(z.shape));
-      const dx = new Float32Array(size(x.shape));
+      const dz = outputPool.take(size(z.shape));
+      const dx = outputPool.take(size(x.shape));
       addon.xcorrGrad(f32(b, z, 'z'), f32(b, x, 'x'), f32(b, dy, 'dy'), dz, dx, xcorrParams(z, x));
       return [out(b, z.shape, dz), out(b, x.shape, dx)];
     },
@@ -134,7 +135,7 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
       const { eps, fieldSize, relu } = attrs as unknown as BnAttrs;
       const p = bnParams(x, fieldSize);
       const F = p[1] / fieldSize;
-      const [y, mean, variance] = [new Float32Array(size(x.shape)), new Float32Array(F), new Float32Array(F)];
+      const [y, mean, variance] = [outputPool.take(size(x.shape)), outputPool.take(F), outputPool.take(F)];
       addon.bnTrain(f32(b, x, 'x'), f32(b, gamma, 'gamma'), f32(b, beta, 'beta'), y, mean, variance, p, eps, relu ? 1 : 0);
       return [out(b, x.shape, y), out(b, [F], mean), out(b, [F], variance)];
     },
@@ -144,7 +145,7 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
       const { eps, fieldSize, relu } = attrs as unknown as BnAttrs;
       const p = bnParams(x, fieldSize);
       const F = p[1] / fieldSize;
-      const [dx, dGamma, dBeta] = [new Float32Array(size(x.shape)), new Float32Array(F), new Float32Array(F)];
+      const [dx, dGamma, dBeta] = [outputPool.take(size(x.shape)), outputPool.take(F), outputPool.take(F)];
       const y = relu ? ins(inputs, 'y')[0] : null;
       addon.bnTrainGrad(f32(b, x, 'x'), f32(b, dy, 'dy'), f32(b, mean, 'mean'), f32(b, variance, 'variance'),
         f32(b, gamma, 'gamma'), f32(b, dMean, 'dMean'), f32(b, dVariance, 'dVariance'),
@@ -154,7 +155,7 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
     [RELU_GRAD_KERNEL]: ({ inputs, backend }) => {
       const b = backend as Backend;
       const [dy, x] = ins(inputs, 'dy', 'x');
-      const dx = new Float32Array(size(x.shape));
+      const dx = outputPool.take(size(x.shape));
       addon.reluGrad(f32(b, dy, 'dy'), f32(b, x, 'x'), dx, dx.length);
       return out(b, x.shape, dx);
     },
@@ -162,7 +163,7 @@ export function fusedKernels(addon: FusedAddon): Record<string, tf.KernelFunc> {
       const b = backend as Backend;
       const [dy, x, y] = ins(inputs, 'dy', 'x', 'y');
       const rows = size(y.shape);
-      const dx = new Float32Array(size(x.shape));
+      const dx = outputPool.take(size(x.shape));
       addon.maxLastGrad(f32(b, dy, 'dy'), f32(b, x, 'x'), f32(b, y, 'y'), dx, rows, dx.length / rows);
       return out(b, x.shape, dx);
     },
@@ -192,7 +193,7 @@ export function maxKernel(addon: FusedAddon, cpuMax: tf.KernelFunc): tf.KernelFu
     if (k === 0) return cpuMax(args);
     const kept = x.shape.slice(0, x.shape.length - k);
     const inner = size(x.shape.slice(x.shape.length - k));
-    const y = new Float32Array(size(kept));
+    const y = outputPool.take(size(kept));
     addon.maxLast(values, y, y.length, inner);
     return out(b, keepDims ? [...kept, ...new Array<number>(k).fill(1)] : kept, y);
   };

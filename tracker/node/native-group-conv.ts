@@ -3,6 +3,7 @@
  * conv kernels with a group count, so AlexNet's two-GPU split costs no SplitV of the input and filter, no Concat of
  * the outputs and gradients, and no separate bias Add (measured in reports/engines/README.md).
  */
+import { outputPool } from './buffer-pool.js';
 import { tf } from '../tf.js';
 import {
   GROUP_CONV_GRAD_FILTER_KERNEL, GROUP_CONV_GRAD_INPUT_KERNEL, GROUP_CONV_KERNEL, runFused, type GroupConvAttrs,
@@ -48,7 +49,7 @@ export function groupConvKernels(addon: GroupConvAddon): Record<string, tf.Kerne
       if (bias && size(bias.shape) !== outShape[3]) {
         throw new Error(`native-cpu grouped conv: bias [${bias.shape}] does not match ${outShape[3]} output channels`);
       }
-      const y = new Float32Array(size(outShape));
+      const y = outputPool.take(size(outShape));
       addon.conv2d(f32(b, x, 'x'), f32(b, filter, 'filter'), y, p, bias ? f32(b, bias, 'bias') : null, 0, 0);
       return out(b, outShape, y);
     },
@@ -58,7 +59,7 @@ export function groupConvKernels(addon: GroupConvAddon): Record<string, tf.Kerne
       const at = attrs as unknown as GroupConvAttrs & { inputShape: number[] };
       const { p, outShape } = groupConvParams(at.inputShape, filter.shape, at);
       if (!sameShape(dy.shape, outShape)) throw new Error(`native-cpu grouped conv gradient: dy [${dy.shape}] is not [${outShape}]`);
-      const dx = new Float32Array(size(at.inputShape));
+      const dx = outputPool.take(size(at.inputShape));
       addon.conv2dBackpropInput(f32(b, dy, 'dy'), f32(b, filter, 'filter'), dx, p);
       return out(b, at.inputShape, dx);
     },
@@ -68,7 +69,7 @@ export function groupConvKernels(addon: GroupConvAddon): Record<string, tf.Kerne
       const at = attrs as unknown as GroupConvAttrs & { filterShape: number[] };
       const { p, outShape } = groupConvParams(x.shape, at.filterShape, at);
       if (!sameShape(dy.shape, outShape)) throw new Error(`native-cpu grouped conv gradient: dy [${dy.shape}] is not [${outShape}]`);
-      const dw = new Float32Array(size(at.filterShape));
+      const dw = outputPool.take(size(at.filterShape));
       addon.conv2dBackpropFilter(f32(b, x, 'x'), f32(b, dy, 'dy'), dw, p);
       return out(b, at.filterShape, dw);
     },

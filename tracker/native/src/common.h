@@ -10,13 +10,15 @@
 #include <thread>
 #include <vector>
 
+#include "pool.h"
+
 namespace rtn {
 
 // Threads of the add-on's own loops (and OpenBLAS's pool): one value for every translation unit (C++17 inline variable).
 inline int g_threads = 1;
 
-// Runs fn(begin, end) over [0, n) split across g_threads threads (the caller runs the first chunk). `minPerThread`
-// keeps tiny loops on one thread, where spawning would cost more than it saves.
+// Runs fn(begin, end) over [0, n) split across g_threads threads (the caller runs one chunk, the pool of pool.h the
+// others). `minPerThread` keeps tiny loops on one thread, where even a spinning worker's hand-off costs more than it saves.
 template <typename F>
 void parallel_for(int64_t n, int64_t minPerThread, F fn) {
   int64_t t = std::min<int64_t>(g_threads, std::max<int64_t>(1, n / std::max<int64_t>(1, minPerThread)));
@@ -24,18 +26,13 @@ void parallel_for(int64_t n, int64_t minPerThread, F fn) {
     fn(int64_t(0), n);
     return;
   }
-  std::vector<std::thread> pool;
-  pool.reserve(size_t(t - 1));
-  int64_t chunk = (n + t - 1) / t;
-  for (int64_t i = 1; i < t; i++) {
-    int64_t b = i * chunk, e = std::min(n, b + chunk);
-    if (b >= e) break;
-    pool.emplace_back([=]() { fn(b, e); });
-  }
-  fn(0, std::min(n, chunk));
-  for (auto& th : pool) th.join();
+  const int64_t chunk = (n + t - 1) / t;
+  auto part = [&](int64_t i) {
+    const int64_t b = i * chunk, e = std::min(n, b + chunk);
+    if (b < e) fn(b, e);
+  };
+  run_parts(t, part);
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // N-API helpers

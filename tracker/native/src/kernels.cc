@@ -40,7 +40,8 @@ using namespace rtn;
 // Upper bound of one thread's im2col block (floats): 16 Mi by default; setScratchLimit() changes it (tests shrink it
 // to one row per block to exercise the block loops on small shapes). Each thread has its own block buffer.
 int64_t kScratchFloats = int64_t(16) << 20;
-std::vector<std::vector<float>> g_scratch;
+// thread_local: two JS threads (the OPE evaluation's worker_threads) may run convs at once; each has its own buffers.
+thread_local std::vector<std::vector<float>> g_scratch;
 
 // One buffer of n floats per thread index [0, t), sized here in the calling thread before any thread starts.
 std::vector<float*> scratch_buffers(int64_t t, int64_t n) {
@@ -207,18 +208,16 @@ int64_t row_threads(int64_t rows) {
   return std::min<int64_t>(g_threads, std::max<int64_t>(1, rows / kMinRowsPerThread));
 }
 
-// Runs fn(r0, r1, thread) over row blocks, one std::thread per block after the first (the caller runs that one).
+// Runs fn(r0, r1, block) over t row blocks on the worker pool (pool.h; the caller runs one). `block` indexes the
+// per-thread scratch buffers: each block runs on exactly one thread.
 template <typename F>
 void split_rows(int64_t rows, int64_t t, F fn) {
-  std::vector<std::thread> pool;
   const int64_t chunk = (rows + t - 1) / t;
-  for (int64_t i = 1; i < t; i++) {
+  auto part = [&](int64_t i) {
     const int64_t b = i * chunk, e = std::min(rows, b + chunk);
-    if (b < e) pool.emplace_back([=]() { fn(b, e, i); });
-  }
-  fn(int64_t(0), std::min(rows, chunk), int64_t(0));
-  for (auto& th : pool) th.join();
-  openblas_set_num_threads(1);
+    if (b < e) fn(b, e, i);
+  };
+  run_parts(t, part);
 }
 
 // C (M × N, leading dimension ldc) = op(A) · op(B), the rows of C split over our threads (split_rows): a row block of

@@ -1,0 +1,62 @@
+/**
+ * What one training step of a shipped model costs the machine, not only the clock: wall time (median, best), CPU time
+ * per step (user, system — more user time than wall time at one thread is V8's background GC and freeing), minor page
+ * faults per step, the output pool's counters (tracker/node/buffer-pool.ts) and the bytes of kernel outputs a step
+ * makes. The step is train-step-setup.ts's (training/train-tracker.ts's objective and optimiser on random crops).
+ * For an A/B of two add-on builds run it once per build with ROT_TRACK_NATIVE_ADDON=<path to .node>, interleaved.
+ *
+ *   ROT_TRACK_THREADS=2 node --import tsx scripts/train-step-cpu.ts [--model siamfc | ien-siamfc | …] [--steps 30] [--batch 8]
+ */
+import { parseArgs } from 'node:util';
+import { tf } from '../tracker/tf.js';
+import { initBackend } from '../tracker/node/backend.js';
+import { outputPool } from '../tracker/node/buffer-pool.js';
+import { trainStep } from './train-step-setup.js';
+
+const { values: a } = parseArgs({
+  options: { model: { type: 'string', default: 'siamfc' }, steps: { type: 'string', default: '30' }, batch: { type: 'string', default: '8' } },
+});
+const steps = Number(a.steps);
+const B = Number(a.batch);
+if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${a.steps}: expected a positive integer`);
+if (!Number.isInteger(B) || B < 1) throw new Error(`--batch ${a.batch}: expected a positive integer`);
+const backend = await initBackend({ log: () => {} });
+const ts = await trainStep(a.model!, B);
+const run = () => ts.run();
+for (let i = 0; i < 3; i++) run(); // warm-up: optimiser state, kernels compiled, pool filled
+
+// bytes of tensor data a step creates (every output goes through the backend's makeTensorInfo)
+const be = tf.backend() as unknown as { makeTensorInfo: (s: number[], d: string, v?: ArrayLike<number>) => unknown };
+const make = be.makeTensorInfo.bind(be);
+let bytes = 0;
+let arrays = 0;
+be.makeTensorInfo = (s, d, v) => {
+  if (v && ArrayBuffer.isView(v)) {
+    bytes += v.byteLength;
+    arrays++;
+  }
+  return make(s, d, v);
+};
+run();
+be.makeTensorInfo = make;
+
+const pool0 = outputPool.stats();
+const r0 = process.resourceUsage();
+const wall: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  run();
+  wall.push(performance.now() - t0);
+}
+const r1 = process.resourceUsage();
+const pool1 = outputPool.stats();
+wall.sort((p, q) => p - q);
+const per = (v: number) => (v / steps).toFixed(0);
+const ms = (us: number) => (us / steps / 1000).toFixed(1);
+console.log(`${a.model}, batch ${B}, backend ${backend}, threads ${process.env.ROT_TRACK_THREADS ?? 'default'}` +
+  `${process.env.ROT_TRACK_NATIVE_ADDON ? `, add-on ${process.env.ROT_TRACK_NATIVE_ADDON}` : ''}: ${steps} steps, ` +
+  `median ${wall[steps >> 1].toFixed(1)} ms, best ${wall[0].toFixed(1)} ms; per step: user ${ms(r1.userCPUTime - r0.userCPUTime)} ms, ` +
+  `sys ${ms(r1.systemCPUTime - r0.systemCPUTime)} ms, ${per(r1.minorPageFault - r0.minorPageFault)} minor faults, ` +
+  `${(bytes / 1e6).toFixed(1)} MB of outputs in ${arrays} arrays; output pool per step: ${per(pool1.hits - pool0.hits)} reused, ` +
+  `${per(pool1.misses - pool0.misses)} new, ${per(pool1.escaped - pool0.escaped)} escaped`);
+ts.dispose();
