@@ -12,6 +12,10 @@
           "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] }
         }, {
           "libraries": ["-lopenblas"]
+        }],
+        ["OS!='mac' and '<!(node scripts/dnnl-flags.cjs)'=='1'", {
+          "defines": ["ROT_TRACK_DNNL"],
+          "libraries": ["-ldnnl", "-lgomp"]
         }]
       ]
     }

@@ -13,13 +13,12 @@
 // add-on's own threads (split_rows). OpenBLAS's own 2-thread GEMMs made a CPU-scale training step slower than 1 thread
 // (104 vs 88 ms): its workers spin after a call and competed with the add-on's threads on 2 cores.
 #include <node_api.h>
+
+#include "gemm.h"
 #ifdef ROT_TRACK_ACCELERATE
-#include <Accelerate/Accelerate.h>
 // Accelerate sizes its own thread pool; these keep the OpenBLAS calls below portable.
 static void openblas_set_num_threads(int) {}
 static const char* openblas_get_config() { return "Accelerate"; }
-#else
-#include <cblas.h>
 #endif
 
 #include <algorithm>
@@ -225,8 +224,7 @@ void split_rows(int64_t rows, int64_t t, F fn) {
 void sgemm_rows(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc) {
   auto run = [&](int64_t r0, int64_t r1, int64_t) {
-    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, int(r1 - r0), int(N),
-                int(K), 1.f, tA ? A + r0 : A + r0 * lda, int(lda), B, int(ldb), 0.f, C + r0 * ldc, int(ldc));
+    sgemm(tA, tB, r1 - r0, N, K, 1.f, tA ? A + r0 : A + r0 * lda, lda, B, ldb, 0.f, C + r0 * ldc, ldc);
   };
   const int64_t t = row_threads(M);
   if (t > 1) split_rows(M, t, run);
@@ -259,8 +257,7 @@ NATIVE_FN(Conv2D) {
       const int64_t e = std::min(r1, b + RB);
       for (int64_t g = 0; g < c.G; g++) {
         im2col_rows(c, x, col, b, e, g);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(e - b), int(c.OC), int(K), 1.f, col, int(K),
-                    w + g * c.OC, int(c.OS), 0.f, y + b * c.OS + g * c.OC, int(c.OS));
+        sgemm(false, false, e - b, c.OC, K, 1.f, col, K, w + g * c.OC, c.OS, 0.f, y + b * c.OS + g * c.OC, c.OS);
       }
       bias_act_rows(y, b, e, c.OS, bias, act, alpha);
     }
@@ -292,8 +289,7 @@ NATIVE_FN(Conv2DBackpropInput) {
     for (int64_t b = i0 * M1, end = i1 * M1; b < end; b += RB) {
       const int64_t e = std::min(end, b + RB);
       for (int64_t g = 0; g < c.G; g++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(e - b), int(K), int(c.OC), 1.f,
-                    dy + b * c.OS + g * c.OC, int(c.OS), w + g * c.OC, int(c.OS), 0.f, col, int(K));
+        sgemm(false, true, e - b, K, c.OC, 1.f, dy + b * c.OS + g * c.OC, c.OS, w + g * c.OC, c.OS, 0.f, col, K);
         col2im_rows(c, col, dx, b, e, g);
       }
     }
@@ -327,8 +323,8 @@ NATIVE_FN(Conv2DBackpropFilter) {
       const int64_t e = std::min(r1, b + RB);
       for (int64_t g = 0; g < c.G; g++) {
         im2col_rows(c, x, col, b, e, g);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), int(c.OC), int(e - b), 1.f, col, int(K),
-                    dy + b * c.OS + g * c.OC, int(c.OS), b == r0 ? 0.f : 1.f, out + g * c.OC, int(c.OS));
+        sgemm(true, false, K, c.OC, e - b, 1.f, col, K, dy + b * c.OS + g * c.OC, c.OS, b == r0 ? 0.f : 1.f,
+              out + g * c.OC, c.OS);
       }
     }
   };
@@ -1052,8 +1048,9 @@ NATIVE_FN(GetThreads) {
 
 NATIVE_FN(BlasInfo) {
   const char* cfg = openblas_get_config();
+  const std::string text = gemm_name() + "; system BLAS: " + (cfg ? cfg : "");
   napi_value v;
-  check(env, napi_create_string_utf8(env, cfg ? cfg : "", NAPI_AUTO_LENGTH, &v), "create_string");
+  check(env, napi_create_string_utf8(env, text.c_str(), NAPI_AUTO_LENGTH, &v), "create_string");
   return v;
 }
 
