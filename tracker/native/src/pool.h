@@ -52,7 +52,12 @@ class WorkerPool {
     if (parts <= 1 || parts > kMaxParts) return false;
     bool idle = false;
     if (!busy_.compare_exchange_strong(idle, true, std::memory_order_acquire)) return false;
-    ensure_workers(parts - 1);
+    try {
+      ensure_workers(parts - 1);
+    } catch (...) {  // a thread could not be created: leave the pool usable (serial) and report
+      busy_.store(false, std::memory_order_release);
+      throw;
+    }
     task_ = task;
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
