@@ -23,7 +23,8 @@ declare -A DEFAULT_MODELS=(
   [r2-mnist]="cnn cnn-aug-rf cnn-aug-ien-rf gcnn-d4 ien-d4-b1"
 )
 MODELS=${MODELS:-${DEFAULT_MODELS[$DATASET]:?unknown DATASET $DATASET (rot-mnist, scale-mnist, r2-mnist)}}
-if [ "$DATASET" = rot-mnist ]; then EXPORT=${EXPORT:-cnn-aug-s1,ien-b1-s1}; else EXPORT=${EXPORT:-}; fi
+# EXPORT= (set but empty) exports nothing
+if [ "$DATASET" = rot-mnist ]; then EXPORT=${EXPORT-cnn-aug-s1,ien-b1-s1}; else EXPORT=${EXPORT-}; fi
 export ROT_TRACK_THREADS=1
 FILES=()
 [ -n "${MERGE:-}" ] && IFS=, read -r -a FILES <<< "$MERGE"
