@@ -17,7 +17,7 @@
  * Arrays shorter than `minLength` are not pooled (V8 allocates those cheaply).
  *
  * `take` returns arrays with stale contents: callers must write every element (every native kernel does — those that
- * accumulate zero their output first in C++; `takeZeroed` for the others). `ROT_TRACK_POOL_POISON=1` fills reused
+ * accumulate zero their output first in C++, and Pad fills its border). `ROT_TRACK_POOL_POISON=1` fills reused
  * arrays with NaN so a kernel that skips an element shows in the parity tests. `ROT_TRACK_POOL_MB` bounds the bytes
  * held for reuse (default 512; 0 turns the pool off); the least recently returned lengths go first.
  */
@@ -41,19 +41,16 @@ export class Float32Pool {
   private readonly free = new Map<number, Float32Array[]>();
   private readonly owners = new WeakMap<ArrayBufferLike, Owner>();
   private freeBytes = 0;
-  /** whether the last take() came from a free list (new arrays are zeros already) */
-  private reused = false;
   private readonly counts = { hits: 0, misses: 0, released: 0, dropped: 0, escaped: 0 };
 
   constructor(
-    private capBytes: number,
+    private readonly capBytes: number,
     readonly minLength = 1024,
     private readonly poison = false,
   ) {}
 
   /** An array of `n` floats with unspecified contents (NaN under poison). */
   take(n: number): Float32Array {
-    this.reused = false;
     if (n < this.minLength || this.capBytes <= 0) return new Float32Array(n);
     const list = this.free.get(n);
     let a = list?.pop();
@@ -61,20 +58,12 @@ export class Float32Pool {
       this.counts.hits++;
       this.freeBytes -= a.byteLength;
       if (list!.length === 0) this.free.delete(n);
-      this.reused = true;
       if (this.poison) a.fill(Number.NaN);
     } else {
       this.counts.misses++;
       a = new Float32Array(n);
     }
     this.owners.set(a.buffer, { array: a, dataId: null });
-    return a;
-  }
-
-  /** An array of `n` zeros. */
-  takeZeroed(n: number): Float32Array {
-    const a = this.take(n);
-    if (this.reused) a.fill(0);
     return a;
   }
 
@@ -111,18 +100,6 @@ export class Float32Pool {
 
   stats(): PoolStats {
     return { ...this.counts, freeBytes: this.freeBytes };
-  }
-
-  /** Sets the byte bound (0 turns pooling off) and drops what no longer fits. */
-  setCapacity(bytes: number): void {
-    this.capBytes = Math.max(0, bytes);
-    this.evict();
-  }
-
-  /** Drops every held array. */
-  clear(): void {
-    this.free.clear();
-    this.freeBytes = 0;
   }
 
   private escapeBuffer(buffer: ArrayBufferLike): void {

@@ -591,10 +591,9 @@ const padKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   }
   const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
   const c = Number(constantValue ?? 0);
-  // the add-on fills the border only for a non-zero constant: a zero border needs zeroed memory
-  const out = Object.is(c, 0) ? outputPool.takeZeroed(size(outShape)) : outputPool.take(size(outShape));
-  addon!.pad(xv, out, Int32Array.from([x.shape.length, ...x.shape, ...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])]), c,
-    Object.is(c, 0) ? 0 : 1);
+  // pooled outputs hold stale values: the add-on always fills the border (its fill flag, last argument)
+  const out = outputPool.take(size(outShape));
+  addon!.pad(xv, out, Int32Array.from([x.shape.length, ...x.shape, ...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])]), c, 1);
   return output(b, outShape, out);
 };
 
