@@ -36,6 +36,7 @@ import { tf } from '../tf.js';
 import {
   addonHasFused, fusedKernels, maxKernel, registerFusedGradients, sameShape, size, type FusedAddon,
 } from './native-fused.js';
+import { registerReduceGradients } from './native-reduce-grads.js';
 import { outputPool } from './buffer-pool.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
@@ -967,6 +968,7 @@ export function registerNativeBackend(options: { threads?: number } = {}): Nativ
     if (tf.getKernel(kernelName, NATIVE_BACKEND_NAME) == null) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND_NAME, kernelFunc });
   }
   registerNativeBatchNormGradient();
+  registerReduceGradients(NATIVE_BACKEND_NAME);
   if (fused) registerFusedGradients(NATIVE_BACKEND_NAME);
   if (grouped) registerGroupConvGradient();
   registration = { ok: true, threads: a.getThreads(), blas: a.blasInfo() };
