@@ -30,7 +30,7 @@ test('Sum and Mean gradients equal the stock gradients exactly and broadcast wit
   for (let i = 0; i < 18; i++) {
     const x = data(rand, [int(rand, 1, 5), int(rand, 2, 9), int(rand, 1, 8), int(rand, 1, 6)]);
     const axis = axesChoices[i % axesChoices.length];
-    const axes = tf.util.parseAxisParam(axis ?? null, x.shape);
+    const axes = tf.util.parseAxisParam(axis ?? x.shape.map((_, k) => k), x.shape);
     const keepDims = i % 2 === 1;
     const kept = x.shape.map((d, k) => (axes.includes(k) ? 1 : d)).filter((_, k) => keepDims || !axes.includes(k));
     const c = data(rand, kept);
