@@ -70,6 +70,9 @@ export interface NativeAddon extends FusedAddon {
   /** Bounds one thread's im2col block (floats; default 16 Mi); tests shrink it to one row per block to cover the block loops. */
   setScratchLimit(floats: number): void;
   blasInfo(): string;
+  /** Which ungrouped convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; src/dnnl_conv.h). */
+  setConvEngine?(mask: number): void;
+  convEngine?(): number;
 }
 
 export type NativeRegistration = { ok: true; threads: number; blas: string } | { ok: false; reason: string };

@@ -4,10 +4,11 @@
 // output array, allocated on the JS side, is written. No copies cross the N-API boundary. Shapes and conv geometry
 // come in an Int32Array `p`; every array length is checked against what the geometry needs before any access.
 //
-// Convolutions are im2col + sgemm over blocks of output rows (Conv::blockRows: ~512 rows, a block of the column matrix
-// stays in the core's L2 between im2col writing it and sgemm reading it); 1x1 / stride 1 / no padding convs skip
-// im2col. The input gradient is sgemm into a column block followed by col2im of its rows (each column row added back
-// where im2col read it; threads own whole images). The filter gradient accumulates col^T · dy over blocks (beta = 1
+// Convolutions are im2col + sgemm over blocks of output rows (Conv::blockRows: ~512 rows, a block of the column
+// matrix stays in the core's L2 between im2col writing it and sgemm reading it); 1x1 / stride 1 / no padding convs skip
+// im2col; in a oneDNN build, oneDNN's own conv primitives take what dnnl_conv.h says (by default ungrouped forward).
+// The input gradient is sgemm into a column block followed by col2im of its rows (each column row added back where
+// im2col read it; threads own whole images). The filter gradient accumulates col^T · dy over blocks (beta = 1
 // after the first). Pooling loops are plain C++, threaded over rows.
 // Threads: OpenBLAS always runs single-threaded; every GEMM with enough rows is split into row blocks over the
 // add-on's own threads (split_rows). OpenBLAS's own 2-thread GEMMs made a CPU-scale training step slower than 1 thread
@@ -22,6 +23,7 @@ static const char* openblas_get_config() { return "Accelerate"; }
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +33,7 @@ static const char* openblas_get_config() { return "Accelerate"; }
 #include <vector>
 
 #include "common.h"
+#include "dnnl_conv.h"
 
 namespace {
 
@@ -231,6 +234,48 @@ void sgemm_rows(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float* 
   else run(0, M, 0);
 }
 
+// The oneDNN conv primitives (dnnl_conv.h) take ungrouped, non-pointwise convs when the build has them and they are
+// switched on, with the batch split over the add-on's threads into t = min(threads, B) equal parts of whole images,
+// each one single-threaded primitive; a batch that does not split evenly (or is smaller than the thread count) keeps
+// the im2col path and its row split. Returns the plan of one part (all parts share it), or null for im2col — also when
+// oneDNN has no kernel for the geometry (dnnl::error, thrown before any output is written). `parts` gets t.
+#ifdef ROT_TRACK_DNNL
+const DnnlPlan* dnnl_plan(const Conv& c, DnnlConvs::Kind kind, bool bias, int act, float alpha, int64_t& parts) {
+  const int bit = kind == DnnlConvs::kForward ? 1 : kind == DnnlConvs::kBackwardData ? 2 : 4;
+  if (!(dnnl_conv_mask() & bit) || c.G != 1 || c.pointwise()) return nullptr;
+  // padding as wide as the (dilated) kernel — output rows that read only padding, possible with explicit pads — made
+  // oneDNN 2.6's filter-gradient primitive fail (invalid arguments at 1 thread, a segfault inside oneDNN at 2)
+  const int64_t kh = (c.KH - 1) * c.dh + 1, kw = (c.KW - 1) * c.dw + 1;
+  const int64_t pb = (c.OH - 1) * c.sh + kh - c.H - c.pt, pr = (c.OW - 1) * c.sw + kw - c.W - c.pl;
+  if (c.pt >= kh || c.pl >= kw || pb >= kh || pr >= kw) return nullptr;
+  parts = std::min<int64_t>(g_threads, c.B);
+  if (c.B % parts != 0 || (g_threads > 1 && parts == 1)) return nullptr;
+  try {
+    return &DnnlConvs::plan(kind, DConv{c.B / parts, c.H, c.W, c.C, c.OH, c.OW, c.OC, c.KH, c.KW, c.sh, c.sw, c.dh,
+                                        c.dw, c.pt, c.pl}, bias, act, alpha);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+}
+
+// Runs f(part, b0) for the t parts of the batch (images [b0, b0 + B / t)) on the pool. False when a part threw
+// dnnl::error: the caller then runs the im2col path, which writes every output element again.
+template <typename F>
+bool dnnl_run(const Conv& c, int64_t t, F f) {
+  std::atomic<bool> ok{true};
+  auto part = [&](int64_t p, int64_t b0) {
+    try {
+      f(p, b0);
+    } catch (const dnnl::error&) {
+      ok = false;
+    }
+  };
+  if (t == 1) part(0, 0);
+  else split_rows(c.B, t, [&](int64_t b0, int64_t, int64_t p) { part(p, b0); });
+  return ok;
+}
+#endif
+
 // conv2d(x, w, y, params, bias|null, act, alpha). Threads take contiguous row ranges (split_rows); each walks its
 // range in blocks: im2col of the block into its own buffer, sgemm into the block's output rows, bias and activation
 // while those rows are still in cache.
@@ -243,6 +288,18 @@ NATIVE_FN(Conv2D) {
   const float* bias = is_null_or_undefined(env, a[4]) ? nullptr : f32(env, a[4], c.OS, "bias");
   int act = int(number(env, a[5]));
   float alpha = float(number(env, a[6]));
+#ifdef ROT_TRACK_DNNL
+  int64_t parts = 1;
+  if (const DnnlPlan* p = dnnl_plan(c, DnnlConvs::kForward, bias != nullptr, act, alpha, parts)) {
+    const float* wp = nullptr;
+    if (dnnl_run(c, 1, [&](int64_t, int64_t) { wp = DnnlConvs::weights_for(*p, w); }) &&
+        dnnl_run(c, parts, [&](int64_t, int64_t b0) {
+          DnnlConvs::forward(*p, x + b0 * c.H * c.W * c.CS, wp, y + b0 * c.OH * c.OW * c.OS, bias);
+        })) {
+      return undefined(env);
+    }
+  }
+#endif
   const int64_t K = c.K(), M = c.B * c.OH * c.OW;
   if (c.pointwise()) {
     sgemm_rows(false, false, M, c.OC, K, x, K, w, c.OC, y, c.OC);
@@ -275,6 +332,18 @@ NATIVE_FN(Conv2DBackpropInput) {
   const float* dy = f32(env, a[0], c.ySize(), "dy");
   const float* w = f32(env, a[1], c.wSize(), "filter");
   float* dx = f32(env, a[2], c.xSize(), "dx");
+#ifdef ROT_TRACK_DNNL
+  int64_t parts = 1;
+  if (const DnnlPlan* p = dnnl_plan(c, DnnlConvs::kBackwardData, false, 0, 0.f, parts)) {
+    const float* wp = nullptr;
+    if (dnnl_run(c, 1, [&](int64_t, int64_t) { wp = DnnlConvs::weights_for(*p, w); }) &&
+        dnnl_run(c, parts, [&](int64_t, int64_t b0) {
+          DnnlConvs::backward_data(*p, dy + b0 * c.OH * c.OW * c.OS, wp, dx + b0 * c.H * c.W * c.CS);
+        })) {
+      return undefined(env);
+    }
+  }
+#endif
   const int64_t K = c.K(), M1 = c.OH * c.OW;
   if (c.pointwise()) {
     sgemm_rows(false, true, c.B * M1, c.C, c.OC, dy, c.OC, w, c.OC, dx, c.C);
@@ -308,6 +377,26 @@ NATIVE_FN(Conv2DBackpropFilter) {
   const float* x = f32(env, a[0], c.xSize(), "x");
   const float* dy = f32(env, a[1], c.ySize(), "dy");
   float* dw = f32(env, a[2], c.wSize(), "dw");
+#ifdef ROT_TRACK_DNNL
+  int64_t parts = 1;
+  if (const DnnlPlan* p = dnnl_plan(c, DnnlConvs::kBackwardWeights, false, 0, 0.f, parts)) {
+    // each part's filter gradient in the primitive's layout (part 0 straight into dw when that is tfjs's layout), then
+    // added in part order (deterministic for a thread count) and converted to dw
+    const size_t n = DnnlConvs::prim_floats(*p);
+    std::vector<std::vector<float>> buf(size_t(parts) - (p->reorderW ? 0 : 1), std::vector<float>(n));
+    auto out = [&](int64_t part) { return p->reorderW ? buf[size_t(part)].data() : part == 0 ? dw : buf[size_t(part - 1)].data(); };
+    if (dnnl_run(c, parts, [&](int64_t part, int64_t b0) {
+          DnnlConvs::backward_weights(*p, x + b0 * c.H * c.W * c.CS, dy + b0 * c.OH * c.OW * c.OS, out(part));
+        })) {
+      float* sum = out(0);
+      for (int64_t q = 1; q < parts; q++) {
+        const float* pp = out(q);
+        for (size_t j = 0; j < n; j++) sum[j] += pp[j];
+      }
+      if (!p->reorderW || dnnl_run(c, 1, [&](int64_t, int64_t) { DnnlConvs::to_user(*p, sum, dw); })) return undefined(env);
+    }
+  }
+#endif
   const int64_t K = c.K(), M = c.B * c.OH * c.OW;
   if (c.pointwise()) {
     sgemm_rows(true, false, K, c.OC, M, x, K, dy, c.OC, dw, c.OC);
@@ -1040,6 +1129,29 @@ NATIVE_FN(ConvGroups) {
   return v;
 }
 
+// setConvEngine(mask): which ungrouped convs run oneDNN's primitives — 1 forward, 2 input gradient, 4 filter
+// gradient, 0 none (dnnl_conv.h; no effect without oneDNN). convEngine() → the mask in use (always 0 without oneDNN).
+NATIVE_FN(SetConvEngine) {
+  auto a = get_args(env, info, 1);
+#ifdef ROT_TRACK_DNNL
+  dnnl_conv_mask() = int(number(env, a[0])) & 7;
+#else
+  (void)a;
+#endif
+  return undefined(env);
+}
+
+NATIVE_FN(ConvEngine) {
+#ifdef ROT_TRACK_DNNL
+  const int mask = dnnl_conv_mask();
+#else
+  const int mask = 0;
+#endif
+  napi_value v;
+  check(env, napi_create_int32(env, mask, &v), "create_int32");
+  return v;
+}
+
 NATIVE_FN(GetThreads) {
   napi_value v;
   check(env, napi_create_int32(env, g_threads, &v), "create_int32");
@@ -1066,6 +1178,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"conv2dBackpropInput", Conv2DBackpropInput},
       {"conv2dBackpropFilter", Conv2DBackpropFilter},
       {"convGroups", ConvGroups},
+      {"setConvEngine", SetConvEngine},
+      {"convEngine", ConvEngine},
       {"batchMatMul", BatchMatMul},
       {"sgemm", Sgemm},
       {"maxPool", MaxPool},

@@ -1,0 +1,68 @@
+// oneDNN's conv primitives (tracker/native/src/dnnl_conv.h) against the add-on's im2col + sgemm convs, the batch split
+// over 1–3 threads: forward (with bias and each fused activation), input and filter gradients, on random geometries —
+// strides 1–3, dilations, same / valid / explicit padding (also padding as wide as the kernel, which oneDNN 2.6's
+// filter gradient cannot run and the add-on leaves to im2col), batches that split evenly and that do not.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadNativeAddon } from '../../tracker/node/native-backend.js';
+import { nativeOrSkip, relErr, rng, int } from './util.js';
+
+const reg = nativeOrSkip();
+const addon = reg.ok ? loadNativeAddon()! : null;
+const dnnl = !!addon && addon.blasInfo().startsWith('oneDNN') && typeof addon.setConvEngine === 'function';
+
+test('a oneDNN build runs its conv primitives (CI installs libdnnl-dev)', { skip: !reg.ok }, (t) => {
+  if (!dnnl) {
+    assert.notEqual(process.env.CI, 'true', `CI=true but the add-on has no oneDNN convs (${addon!.blasInfo()})`);
+    t.skip('this build has no oneDNN: only im2col convs to test');
+    return;
+  }
+  assert.equal(addon!.convEngine!(), Number(process.env.ROT_TRACK_CONV === 'dnnl' ? 7 : process.env.ROT_TRACK_CONV === 'im2col' ? 0 : 1),
+    'the default mask is forward only (ROT_TRACK_CONV unset)');
+});
+
+test('oneDNN convs and their gradients equal the im2col ones on random geometries at 1–3 threads', { skip: !dnnl }, () => {
+  const a = addon!;
+  const rand = rng(9001);
+  const mask0 = a.convEngine!();
+  const threads0 = a.getThreads();
+  const r = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
+  try {
+    for (let i = 0; i < 60; i++) {
+      const B = int(rand, 1, 4), H = int(rand, 3, 19), W = int(rand, 3, 19), C = int(rand, 1, 9), OC = int(rand, 1, 17);
+      const KH = int(rand, 1, Math.min(5, H)), KW = int(rand, 1, Math.min(5, W));
+      const dil = rand() < 0.25;
+      const sh = dil ? 1 : int(rand, 1, 3), sw = dil ? 1 : int(rand, 1, 3);
+      const dh = dil ? 2 : 1, dw = dil ? int(rand, 1, 2) : 1;
+      const kh = (KH - 1) * dh + 1, kw = (KW - 1) * dw + 1;
+      if (kh > H || kw > W) continue;
+      // explicit pads 0–kernel (a pad as wide as the kernel included); 'valid' when 0
+      const pt = rand() < 0.5 ? 0 : int(rand, 0, kh), pb = rand() < 0.5 ? 0 : int(rand, 0, kh);
+      const pl = rand() < 0.5 ? 0 : int(rand, 0, kw), pr = rand() < 0.5 ? 0 : int(rand, 0, kw);
+      const OH = Math.floor((H + pt + pb - kh) / sh) + 1, OW = Math.floor((W + pl + pr - kw) / sw) + 1;
+      const p = Int32Array.from([B, H, W, C, OH, OW, OC, KH, KW, sh, sw, dh, dw, pt, pl]);
+      const x = r(B * H * W * C), w = r(KH * KW * C * OC), dy = r(B * OH * OW * OC), bias = r(OC);
+      const act = i % 4, alpha = 0.2;
+      const label = `#${i} x[${B},${H},${W},${C}] k${KH}x${KW}→${OC} s${sh},${sw} d${dh},${dw} pad ${pt},${pb},${pl},${pr} act ${act}`;
+      const run = (mask: number, threads: number) => {
+        a.setConvEngine!(mask);
+        a.setThreads(threads);
+        const y = new Float32Array(dy.length), dx = new Float32Array(x.length), dwt = new Float32Array(w.length);
+        a.conv2d(x, w, y, p, i % 3 === 0 ? null : bias, act, alpha);
+        a.conv2dBackpropInput(dy, w, dx, p);
+        a.conv2dBackpropFilter(x, dy, dwt, p);
+        return { y, dx, dwt };
+      };
+      const threads = 1 + (i % 3);
+      const ref = run(0, threads);
+      const got = run(7, threads);
+      for (const k of ['y', 'dx', 'dwt'] as const) {
+        const e = relErr(got[k], ref[k]);
+        assert.ok(e < 1e-5, `${label} at ${threads} thread(s): ${k} differs from im2col by ${e.toExponential(2)}`);
+      }
+    }
+  } finally {
+    a.setConvEngine!(mask0);
+    a.setThreads(threads0);
+  }
+});
