@@ -17,7 +17,7 @@
  * When no Python with torch is found it says so and exits 0.
  *
  *   npm run bench:peer -- [--variants alexnet,siamfc] [--rounds 4] [--block 10] [--train-steps 3] [--train-turn 3] [--batch 8]
- *                         [--threads <cores>] [--python /usr/bin/python3] [--out reports/engines/peer.json]
+ *                         [--threads <cores>] [--malloc keep|default] [--python /usr/bin/python3] [--out reports/engines/peer.json]
  *                         [--md reports/engines/peer.md]
  *   npm run bench:peer -- --render reports/engines/peer.json reports/engines/peer.md   (markdown from a saved result)
  */
@@ -46,7 +46,7 @@ import { Rng } from '../training/rng.js';
 import { benchFrames } from './bench-frames.js';
 import { exportPeerWeights, writePeerWeights } from './peer/peer-weights.js';
 import {
-  findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, PEER_ENGINES, roundOrder, stats, torchMissingMessage,
+  findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, PEER_ENGINES, PEER_MALLOC_ENV, roundOrder, stats, torchMissingMessage,
   type PeerEngine, type PeerResult, type PeerVariant, type TrackRow, type TrainRow,
 } from './peer/bench-peer-lib.js';
 
@@ -261,10 +261,11 @@ async function benchPeer(argv: string[]): Promise<void> {
       writeFileSync(path.join(dir, 'x.f32'), xc);
 
       const workers = new Map<PeerEngine, Worker>();
+      const env = opts.malloc === 'keep' ? { ...process.env, ...PEER_MALLOC_ENV } : process.env;
       for (const e of engines) {
         const proc = e === 'torch'
-          ? spawn(probe.python, [PEER_SCRIPT, '--weights', weights, '--threads', String(opts.threads)])
-          : spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', `${e},${variant}`, '--threads', String(opts.threads)]);
+          ? spawn(probe.python, [PEER_SCRIPT, '--weights', weights, '--threads', String(opts.threads)], { env })
+          : spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', `${e},${variant}`, '--threads', String(opts.threads)], { env });
         workers.set(e, new Worker(e, proc));
       }
       const desc = new Map<PeerEngine, string>();
@@ -358,7 +359,7 @@ async function benchPeer(argv: string[]): Promise<void> {
   const result: PeerResult = {
     date: new Date().toISOString(), cores, cpu: cpus()[0]?.model ?? '?', node: process.version, torch: torchVersion, python: probe.python,
     threads, loadavg: { before, after, duringMean1m: during.reduce((a, b) => a + b, 0) / during.length },
-    options: { variants: opts.variants, rounds: opts.rounds, block: opts.block, trainSteps: opts.trainSteps, trainTurn: opts.trainTurn, batch: opts.batch, threads: opts.threads, gapMs: opts.gapMs },
+    options: { variants: opts.variants, rounds: opts.rounds, block: opts.block, trainSteps: opts.trainSteps, trainTurn: opts.trainTurn, batch: opts.batch, threads: opts.threads, gapMs: opts.gapMs, malloc: opts.malloc },
     parity, track, train, command,
   };
   const md = peerMarkdown(result);

@@ -28,11 +28,27 @@ export interface PeerOptions {
   threads: number;
   /** Pause between blocks so that one engine's spinning threads have stopped before the next engine runs. */
   gapMs: number;
+  /** glibc malloc of every engine process: `keep` fixes its mmap and trim thresholds high (PEER_MALLOC_ENV), `default`
+   *  leaves glibc's dynamic thresholds. */
+  malloc: 'keep' | 'default';
   /** Python interpreters to try, in order. */
   python: string[];
   out: string;
   md: string;
 }
+
+/**
+ * The environment `--malloc keep` gives every engine process, ours and PyTorch's alike. With glibc's dynamic thresholds
+ * PyTorch's CPU-scale frame at 2 threads was either 5.4–7 ms or 14–20 ms on this machine, depending on the process's
+ * allocation history: once a large block had been freed back to the system, every large tensor of a frame came from a
+ * fresh mmap again (page faults). The bench's own parity step put it in the slow state (5.6 → 15.0 ms p50 after one
+ * forward pass of the parity crops), which had inflated the CPU-scale ratios. Fixed high thresholds keep freed memory for
+ * reuse: PyTorch then ran 5.4–6.8 ms in every run (numbers and commands in reports/engines/README.md, session 11).
+ */
+export const PEER_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(256 * 2 ** 20),
+  MALLOC_TRIM_THRESHOLD_: String(512 * 2 ** 20),
+};
 
 /** Default interpreters: Debian's python3 (where apt's python3-torch lives) before whatever `python3` is on PATH. */
 export const DEFAULT_PYTHONS = ['/usr/bin/python3', 'python3'];
@@ -50,6 +66,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
       batch: { type: 'string', default: '8' },
       threads: { type: 'string', default: String(cores) },
       'gap-ms': { type: 'string', default: '200' },
+      malloc: { type: 'string', default: 'keep' },
       python: { type: 'string' },
       out: { type: 'string', default: 'reports/engines/peer.json' },
       md: { type: 'string', default: 'reports/engines/peer.md' },
@@ -67,6 +84,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
   }
   if (!variants.length) throw new Error('--variants: none given');
   const python = a.python ?? env.PEER_PYTHON;
+  if (a.malloc !== 'keep' && a.malloc !== 'default') throw new Error(`--malloc must be "keep" or "default", got "${a.malloc}"`);
   return {
     variants: variants as PeerVariant[],
     rounds: int('rounds', a.rounds!, 1),
@@ -76,6 +94,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
     batch: int('batch', a.batch!, 1),
     threads: int('threads', a.threads!, 1),
     gapMs: int('gap-ms', a['gap-ms']!, 0),
+    malloc: a.malloc,
     python: python ? [python] : DEFAULT_PYTHONS,
     out: a.out!,
     md: a.md!,
@@ -152,7 +171,8 @@ export interface TrainRow {
 export interface PeerResult {
   date: string; cores: number; cpu: string; node: string; torch: string; python: string; threads: Record<string, string>;
   loadavg: { before: number[]; after: number[]; duringMean1m: number };
-  options: Omit<PeerOptions, 'python' | 'out' | 'md'>;
+  /** malloc is absent in results saved before session 11 */
+  options: Omit<PeerOptions, 'python' | 'out' | 'md' | 'malloc'> & { malloc?: PeerOptions['malloc'] };
   parity: { variant: string; vs: string; maxRelErr: number }[];
   track: TrackRow[]; train: TrainRow[];
   command: string;
@@ -200,7 +220,7 @@ export function peerMarkdown(r: PeerResult): string {
         'the cores); absolute numbers are low and tails wide; the engines ran interleaved, so the ratios are the comparable part.'
         : ' — the machine was otherwise quiet at the start.'),
     `Interleaved: ${r.options.rounds} rounds × ${r.options.block} frames per engine (order rotated each round, ` +
-      `${r.options.gapMs} ms pause between blocks); training ${r.options.trainSteps} timed steps per engine after a warm-up, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).`,
+      `${r.options.gapMs} ms pause between blocks; glibc malloc ${r.options.malloc === 'keep' ? 'thresholds fixed high in every engine process (--malloc keep)' : r.options.malloc === 'default' ? 'left dynamic (--malloc default)' : 'not set by the bench (before session 11: PyTorch\'s CPU-scale frames may be in their slow state)'}); training ${r.options.trainSteps} timed steps per engine after a warm-up, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).`,
     '',
     `Same computation: responses of the same exemplar + ${'3'} search crops, max |Δ| / max |ours|: ` +
       r.parity.map((p) => `${p.variant} torch vs ${p.vs} ${p.maxRelErr.toExponential(1)}`).join(', ') + '.',

@@ -161,6 +161,9 @@ test('bench:peer arguments: defaults, overrides, errors name the flag', () => {
   assert.throws(() => parsePeerArgs(['--rounds', '0'], 2), /--rounds must be an integer ≥ 1/);
   assert.throws(() => parsePeerArgs(['--block', '2.5'], 2), /--block/);
   assert.throws(() => parsePeerArgs(['--frames', '3'], 2), /frames/);
+  assert.equal(d.malloc, 'keep');
+  assert.equal(parsePeerArgs(['--malloc', 'default'], 2).malloc, 'default');
+  assert.throws(() => parsePeerArgs(['--malloc', 'jemalloc'], 2), /--malloc must be "keep" or "default", got "jemalloc"/);
 });
 
 test('bench:peer interleaving, statistics and relative error', () => {
