@@ -384,7 +384,9 @@ NATIVE_FN(Conv2DBackpropFilter) {
     // added in part order (deterministic for a thread count) and converted to dw
     const size_t n = DnnlConvs::prim_floats(*p);
     std::vector<std::vector<float>> buf(size_t(parts) - (p->reorderW ? 0 : 1), std::vector<float>(n));
-    auto out = [&](int64_t part) { return p->reorderW ? buf[size_t(part)].data() : part == 0 ? dw : buf[size_t(part - 1)].data(); };
+    auto out = [&](int64_t part) {
+      return p->reorderW ? buf[size_t(part)].data() : part == 0 ? dw : buf[size_t(part - 1)].data();
+    };
     if (dnnl_run(c, parts, [&](int64_t part, int64_t b0) {
           DnnlConvs::backward_weights(*p, x + b0 * c.H * c.W * c.CS, dy + b0 * c.OH * c.OW * c.OS, out(part));
         })) {
@@ -393,7 +395,9 @@ NATIVE_FN(Conv2DBackpropFilter) {
         const float* pp = out(q);
         for (size_t j = 0; j < n; j++) sum[j] += pp[j];
       }
-      if (!p->reorderW || dnnl_run(c, 1, [&](int64_t, int64_t) { DnnlConvs::to_user(*p, sum, dw); })) return undefined(env);
+      if (!p->reorderW || dnnl_run(c, 1, [&](int64_t, int64_t) { DnnlConvs::to_user(*p, sum, dw); })) {
+        return undefined(env);
+      }
     }
   }
 #endif
