@@ -25,6 +25,8 @@
 
 #ifdef ROT_TRACK_DNNL
 #include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <signal.h>
 extern "C" void omp_set_num_threads(int);
 #endif
 
@@ -44,6 +46,25 @@ inline bool use_dnnl() {
 }
 #endif
 
+#ifdef ROT_TRACK_DNNL
+// Async signals are held back for the duration of a oneDNN GEMM and delivered when it returns. oneDNN 2.6's sgemm
+// corrupted the heap when a signal handler ran during the call: `node --cpu-prof` (SIGPROF every ~1 ms) made a
+// training step abort in glibc ("corrupted size vs. prev_size"), and a plain C++ loop of dnnl_sgemm under a 100 µs
+// SIGPROF timer did the same, but not with the signals blocked around each call (test/native/signals.test.ts).
+// Two pthread_sigmask calls per GEMM (~1 µs; a CPU-scale training step makes a few hundred GEMM calls).
+struct SignalsHeld {
+  sigset_t old;
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+};
+#endif
+
 // C (M × N, row-major, leading dimension ldc) = alpha · op(A) · op(B) + beta · C.
 inline void sgemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -51,6 +72,7 @@ inline void sgemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha
   if (use_dnnl()) {
     thread_local const bool single = (omp_set_num_threads(1), true);
     (void)single;
+    const SignalsHeld held;
     const dnnl_status_t s = dnnl_sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (s != dnnl_success) throw GemmError("dnnl_sgemm failed with status " + std::to_string(int(s)));
     return;
