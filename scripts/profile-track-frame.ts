@@ -1,13 +1,15 @@
 /**
- * Where one tracked frame goes on the onnx engine: the JS search crops (`core.searchCrops`), the engine call on the
- * 3 search crops (`engine.respond`: search branch + xcorr in onnxruntime) and the JS post-processing (`core.locate`:
- * bicubic upsampling, penalties, window, argmax), mean ms per frame over 4 passes of a 60-frame synthetic 640×360
+ * Where one tracked frame goes on the onnx engine: the search crops (`core.searchCrops`), the engine call on the
+ * 3 search crops (`engine.respond`: search branch + xcorr in onnxruntime) and the post-processing (`core.locate`:
+ * bicubic upsampling, penalties, window, argmax) — crops and upsampling in the native add-on's frame kernels when it is
+ * built (tracker/engine/frame-kernels.ts; ROT_TRACK_FRAME_NATIVE=0 runs the JavaScript), at `--threads` threads — mean ms per frame over 4 passes of a 60-frame synthetic 640×360
  * sequence (bench-frames.ts) after one untimed pass. Answers "how fast could a frame be if the JS work were free".
  *
  *   node --import tsx scripts/profile-track-frame.ts [--variant siamfc | alexnet (paper size, random weights)] [--threads 1]
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../tracker/node/backend.js';
+import { setNativeThreads } from '../tracker/node/native-backend.js';
 import { loadTracker } from '../tracker/node/load-tracker.js';
 import { SiamFCNet, SiamFCTracker } from '../tracker/siamfc.js';
 import { SiamFCConfig } from '../tracker/siamfc/config.js';
@@ -17,8 +19,10 @@ import { Backbone } from '../tracker/backbones.js';
 import { benchFrames } from './bench-frames.js';
 
 const { values: a } = parseArgs({ options: { variant: { type: 'string', default: 'siamfc' }, threads: { type: 'string', default: '1' } } });
-await initBackend({ log: () => {} });
+const backend = await initBackend({ log: () => {} });
 const threads = Number(a.threads);
+// the native add-on's threads too (its frame kernels: crops and upsampling, tracker/engine/frame-kernels.ts)
+if (backend === 'native-cpu') setNativeThreads(threads);
 const loaded = a.variant === 'alexnet'
   ? { net: new SiamFCNet(new Backbone(alexnetSpec(), 1)), config: SiamFCConfig.parse({}) }
   : await loadTracker(a.variant!).then((l) => ({ net: l.net, config: SiamFCConfig.parse(l.manifest?.tracker ?? {}) }));

@@ -37,6 +37,7 @@ import {
   addonHasFused, fusedKernels, maxKernel, registerFusedGradients, sameShape, size, type FusedAddon,
 } from './native-fused.js';
 import { registerReduceGradients } from './native-reduce-grads.js';
+import { setFrameKernels, type FrameKernels } from '../engine/frame-kernels.js';
 import { outputPool } from './buffer-pool.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
@@ -73,6 +74,9 @@ export interface NativeAddon extends FusedAddon {
   /** Which ungrouped convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; src/dnnl_conv.h). */
   setConvEngine?(mask: number): void;
   convEngine?(): number;
+  /** A tracked frame's crops and response upsampling (src/frame.cc; tracker/engine/frame-kernels.ts). */
+  cropBytes?: FrameKernels['cropBytes'];
+  upsampleMaps?: FrameKernels['upsampleMaps'];
 }
 
 export type NativeRegistration = { ok: true; threads: number; blas: string } | { ok: false; reason: string };
@@ -974,6 +978,9 @@ export function registerNativeBackend(options: { threads?: number } = {}): Nativ
   registerReduceGradients(NATIVE_BACKEND_NAME);
   if (fused) registerFusedGradients(NATIVE_BACKEND_NAME);
   if (grouped) registerGroupConvGradient();
+  // the tracker's per-frame crops and upsampling (every engine's SiamFCCore); ROT_TRACK_FRAME_NATIVE=0 keeps the JS
+  const cropBytes = a.cropBytes, upsampleMaps = a.upsampleMaps;
+  if (cropBytes && upsampleMaps && process.env.ROT_TRACK_FRAME_NATIVE !== '0') setFrameKernels({ cropBytes, upsampleMaps });
   registration = { ok: true, threads: a.getThreads(), blas: a.blasInfo() };
   return registration;
 }

@@ -10,9 +10,10 @@ import type { Box } from '../geometry.js';
 import type { TrackResult } from '../tracker.js';
 import { cropPatchesInto, meanColor } from '../engine/crop.js';
 import { type ResizeTaps, resizeTaps, upsampleTapsRange } from '../engine/upsample.js';
+import { frameKernels } from '../engine/frame-kernels.js';
 import { marginSide, rotatedTemplates, templateAngles } from '../engine/rotate-crop.js';
 import type { SiamFCConfig } from './config.js';
-import type { CropRequest } from './crop-box.js';
+import { cropBox, type CropRequest } from './crop-box.js';
 import { cubicResizeMatrix, hannWindow } from './response.js';
 
 /** Sizes a SiamFC network assumes (SiamFCNet.geometry): crop sides, total stride, response side, in pixels. */
@@ -40,6 +41,8 @@ export class SiamFCCore {
   /** One upsampled map per scale and the upsampling scratch, reused frame after frame. */
   private readonly upMaps: Float64Array[];
   private readonly upScratch: Float64Array;
+  /** All maps of a frame and their [min, max], when the native frame kernels upsample them (upsampleAll). */
+  private upAll: { maps: Float64Array; minMax: Float64Array } | null = null;
   private readonly hann: Float64Array;
   // The reference's center, target_sz and x_sz (0-based pixels), avg_color.
   private cx = 0;
@@ -136,7 +139,15 @@ export class SiamFCCore {
     const X = this.geometry.instanceSize;
     const n = this.scaleFactors.length;
     this.searchBuf ??= new Float32Array(n * X * X * 3);
-    cropPatchesInto(this.searchBuf, img.rgb, img.height, img.width, this.avg, this.searchRequests(), X);
+    const native = frameKernels();
+    if (native && img.rgb instanceof Uint8Array) {
+      // the same crops, threaded in the native add-on (tracker/engine/frame-kernels.ts)
+      const boxes = new Float64Array(4 * n);
+      this.searchRequests().forEach((req, i) => boxes.set(cropBox(img.height, img.width, req, X), 4 * i));
+      native.cropBytes(img.rgb, img.height, img.width, this.avg, boxes, X, this.searchBuf);
+    } else {
+      cropPatchesInto(this.searchBuf, img.rgb, img.height, img.width, this.avg, this.searchRequests(), X);
+    }
     return this.searchBuf;
   }
 
@@ -160,10 +171,15 @@ export class SiamFCCore {
     let best: { id: number; tpl: number; peak: number; penalty: number; min: number; map: Float64Array } = {
       id: mid, tpl: 0, peak: -Infinity, penalty: 1, min: 0, map: new Float64Array(0),
     };
+    // every map at once in the native add-on when it is there (the same values, one map per thread)
+    const native = frameKernels();
+    const all = native && responses instanceof Float32Array ? this.upsampleAll(native, responses, n * T) : null;
     for (let s = 0; s < n; s++) {
       for (let j = 0; j < T; j++) {
         const slot = s * T + j;
-        const up = upsampleTapsRange(responses.subarray(slot * r * r, (slot + 1) * r * r), this.upTaps, this.upMaps[slot], this.upScratch);
+        const up = all
+          ? { map: all.maps.subarray(slot * U * U, (slot + 1) * U * U), min: all.minMax[2 * slot], max: all.minMax[2 * slot + 1] }
+          : upsampleTapsRange(responses.subarray(slot * r * r, (slot + 1) * r * r), this.upTaps, this.upMaps[slot], this.upScratch);
         const penalty = (s !== mid ? this.config.scalePenalty : 1) * (j !== 0 ? this.config.rotationPenalty : 1);
         // The penalties are positive (checked in the constructor), and a positive factor keeps the order of the
         // rounded products: the penalised map's peak and minimum are the penalised peak and minimum, so a map is only
@@ -205,6 +221,15 @@ export class SiamFCCore {
     const box = { x: this.cx - (this.w - 1) / 2, y: this.cy - (this.h - 1) / 2, width: this.w, height: this.h };
     if (this.config.templates === 1) return { box, score: rawPeak };
     return { box, score: rawPeak, angle: (360 * this.template) / this.config.templates };
+  }
+
+  /** All `k` response maps upsampled by the native frame kernels, into buffers reused frame after frame. */
+  private upsampleAll(native: NonNullable<ReturnType<typeof frameKernels>>, responses: Float32Array, k: number): { maps: Float64Array; minMax: Float64Array } {
+    const U = this.upSize;
+    if (!this.upAll || this.upAll.maps.length !== k * U * U) this.upAll = { maps: new Float64Array(k * U * U), minMax: new Float64Array(2 * k) };
+    const t = this.upTaps;
+    native.upsampleMaps(responses, k, t.src, U, t.start, t.index, t.weight, this.upAll.maps, this.upAll.minMax);
+    return this.upAll;
   }
 
   /** Forget the target (the buffers stay for the next init). */

@@ -188,5 +188,7 @@ inline void channel_sums(const float* a, const float* b, const float* shift, int
 
 // Adds the fused training-step kernels (fused.cc) to the module exports.
 void register_fused(napi_env env, napi_value exports);
+// frame.cc: a tracked frame's crops and response upsampling.
+void register_frame(napi_env env, napi_value exports);
 
 }  // namespace rtn
