@@ -1,9 +1,11 @@
 /**
  * The SiamFC tracker's state and arithmetic without tfjs: the target state (centre, size, search side), the crops of
- * `init` and `update` in plain JavaScript (tracker/engine/crop.ts, into buffers reused frame after frame), and the
- * step from the raw responses to the next box (bicubic ×responseUp upsampling, scale penalty, min/sum normalisation,
- * Hann window, displacement, damped scale update). `SiamFCTracker` (tfjs or a synchronous engine) and
- * `AsyncSiamFCTracker` (an asynchronous engine: onnxruntime-web in the browser) both run this one loop.
+ * `init` and `update` in plain JavaScript (tracker/engine/crop.ts, into buffers reused frame after frame; the search
+ * crops and the upsampling run in the native add-on instead when Node registered it, tracker/engine/frame-kernels.ts,
+ * with the same values), and the step from the raw responses to the next box (bicubic ×responseUp upsampling, scale
+ * penalty, min/sum normalisation, Hann window, displacement, damped scale update). `SiamFCTracker` (tfjs or a
+ * synchronous engine) and `AsyncSiamFCTracker` (an asynchronous engine: onnxruntime-web in the browser) both run this
+ * one loop.
  * Browser-safe: no tfjs, no Node.
  */
 import type { Box } from '../geometry.js';

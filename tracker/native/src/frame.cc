@@ -48,9 +48,7 @@ NATIVE_FN(CropBytes) {
   std::vector<int64_t> left3(size_t(k * S)), right3(size_t(k * S));
   std::vector<double> xw(size_t(k * S));
   for (int64_t b = 0; b < k; b++) {
-    const double y1 = boxes[4 * b], x1 = boxes[4 * b + 1], y2 = boxes[4 * b + 2], x2 = boxes[4 * b + 3];
-    (void)y1;
-    (void)y2;
+    const double x1 = boxes[4 * b + 1], x2 = boxes[4 * b + 3];
     const double ws = S > 1 ? ((x2 - x1) * double(W - 1)) / double(S - 1) : 0;
     for (int64_t x = 0; x < S; x++) {
       const double xi = S > 1 ? x1 * double(W - 1) + double(x) * ws : 0.5 * (x1 + x2) * double(W - 1);
