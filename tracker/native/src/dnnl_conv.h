@@ -1,6 +1,6 @@
 // Convolutions through oneDNN's own conv primitives (forward, input gradient, filter gradient) when the add-on is built
 // with oneDNN (ROT_TRACK_DNNL): no im2col — oneDNN's JIT kernels read the NHWC activations directly and the filter in
-// the blocked layout they pick (reordered from tfjs's [KH, KW, C, OC] each call; a few hundred KB at most).
+// the blocked layout they pick (reordered from tfjs's [KH, KW, C, OC] once per call, on the calling thread).
 //
 // Why: on the CPU-scale SiamFC convs (batch 8, NHWC; a standalone harness, one thread) oneDNN's forward conv ran
 // 190–195 GFLOP/s where im2col + sgemm ran 130–155 — the im2col copy is memory-bound. It is what PyTorch runs its CPU
@@ -26,11 +26,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <string>
 #include <unordered_map>
-
-#include "common.h"
+#include <vector>
 
 extern "C" void omp_set_num_threads(int);
 
