@@ -6,7 +6,8 @@
 // 190–195 GFLOP/s where im2col + sgemm ran 130–155 — the im2col copy is memory-bound. It is what PyTorch runs its CPU
 // convs on. In the add-on the forward pass gained (bench-native's AlexNet-×0.5 forward b8: 206 → 164 ms at 1 thread,
 // 117 → 90 at 2), the gradients did not (its backward convs 241 → 287 ms at 1 thread, 104 → 144 at 2: oneDNN 2.6 has
-// no brgemm gradient kernels), so only the forward pass takes these by default (dnnl_conv_mask).
+// ONEDNN_VERBOSE showed jit:avx512_core gradient kernels where the forward got brgconv), so only the forward pass
+// takes these by default (dnnl_conv_mask).
 //
 // Primitives are created once per geometry (JIT compilation costs milliseconds), on the calling thread, and cached for
 // the process; parts of one batch run the same primitive on several threads at once, so each primitive takes its
@@ -50,6 +51,15 @@ inline int& dnnl_conv_mask() {
 // One ungrouped conv's geometry (NHWC activations, [KH, KW, C, OC] filter); dh, dw ≥ 1 as tfjs counts dilation.
 struct DConv {
   int64_t B, H, W, C, OH, OW, OC, KH, KW, sh, sw, dh, dw, pt, pl;
+  // Dilated kernel sides and the trailing pads tfjs's output size implies: negative when input rows or columns are
+  // past the last window (tfjs's output size is a floor; oneDNN's own floor gives the same size with a pad of 0).
+  int64_t kh() const { return (KH - 1) * dh + 1; }
+  int64_t kw() const { return (KW - 1) * dw + 1; }
+  int64_t pb() const { return (OH - 1) * sh + kh() - H - pt; }
+  int64_t pr() const { return (OW - 1) * sw + kw() - W - pl; }
+  // Padding as wide as the kernel (output rows that read only padding; possible with explicit pads) made oneDNN 2.6's
+  // filter-gradient primitive fail (invalid arguments at 1 thread, a segfault inside oneDNN at 2): im2col takes those.
+  bool supported() const { return pt < kh() && pl < kw() && pb() < kh() && pr() < kw(); }
 };
 
 // A cached primitive with its descriptors. wPrim is the filter layout the primitive reads (forward, input gradient)
@@ -175,10 +185,7 @@ class DnnlConvs {
     p->b = md({c.OC}, f32, tag::x);
     const md wAny({c.OC, c.C, c.KH, c.KW}, f32, tag::any);
     const dnnl::memory::dims strides{c.sh, c.sw}, dil{c.dh - 1, c.dw - 1}, padL{c.pt, c.pl};
-    // tfjs's output size is a floor: input rows the last window does not reach would make a negative right pad;
-    // oneDNN's own floor gives the same output size with 0
-    const dnnl::memory::dims padR{std::max<int64_t>(0, (c.OH - 1) * c.sh + (c.KH - 1) * c.dh + 1 - c.H - c.pt),
-                                  std::max<int64_t>(0, (c.OW - 1) * c.sw + (c.KW - 1) * c.dw + 1 - c.W - c.pl)};
+    const dnnl::memory::dims padR{std::max<int64_t>(0, c.pb()), std::max<int64_t>(0, c.pr())};
     const auto alg = dnnl::algorithm::convolution_direct;
     const auto training = dnnl::prop_kind::forward_training;
     if (kind == kForward) {

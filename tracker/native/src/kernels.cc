@@ -243,16 +243,12 @@ void sgemm_rows(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float* 
 const DnnlPlan* dnnl_plan(const Conv& c, DnnlConvs::Kind kind, bool bias, int act, float alpha, int64_t& parts) {
   const int bit = kind == DnnlConvs::kForward ? 1 : kind == DnnlConvs::kBackwardData ? 2 : 4;
   if (!(dnnl_conv_mask() & bit) || c.G != 1 || c.pointwise()) return nullptr;
-  // padding as wide as the (dilated) kernel — output rows that read only padding, possible with explicit pads — made
-  // oneDNN 2.6's filter-gradient primitive fail (invalid arguments at 1 thread, a segfault inside oneDNN at 2)
-  const int64_t kh = (c.KH - 1) * c.dh + 1, kw = (c.KW - 1) * c.dw + 1;
-  const int64_t pb = (c.OH - 1) * c.sh + kh - c.H - c.pt, pr = (c.OW - 1) * c.sw + kw - c.W - c.pl;
-  if (c.pt >= kh || c.pl >= kw || pb >= kh || pr >= kw) return nullptr;
   parts = std::min<int64_t>(g_threads, c.B);
   if (c.B % parts != 0 || (g_threads > 1 && parts == 1)) return nullptr;
+  const DConv d{c.B / parts, c.H, c.W, c.C, c.OH, c.OW, c.OC, c.KH, c.KW, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl};
+  if (!d.supported()) return nullptr;
   try {
-    return &DnnlConvs::plan(kind, DConv{c.B / parts, c.H, c.W, c.C, c.OH, c.OW, c.OC, c.KH, c.KW, c.sh, c.sw, c.dh,
-                                        c.dw, c.pt, c.pl}, bias, act, alpha);
+    return &DnnlConvs::plan(kind, d, bias, act, alpha);
   } catch (const dnnl::error&) {
     return nullptr;
   }
