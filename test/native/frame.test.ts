@@ -1,7 +1,7 @@
 // The native frame kernels (tracker/native/src/frame.cc) against the JavaScript they replace: the search crops of a
-// byte frame (tracker/engine/crop.ts) and the bicubic upsampling of the response maps (tracker/engine/upsample.ts),
-// element by element and bit for bit, at 1 and 2 threads; and a SiamFCCore tracking a sequence gives the same boxes
-// with and without them.
+// byte frame (tracker/engine/crop.ts), the bicubic upsampling of the response maps (tracker/engine/upsample.ts) and
+// the peak search on the chosen map (SiamFCCore.locate's finishMap), element by element and bit for bit, at 1 and 2
+// threads; and a SiamFCCore tracking a sequence gives the same boxes with and without them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNativeAddon, setNativeThreads } from '../../tracker/node/native-backend.js';
@@ -10,15 +10,15 @@ import { resizeTaps, upsampleTapsRange } from '../../tracker/engine/upsample.js'
 import { frameKernels, setFrameKernels, type FrameKernels } from '../../tracker/engine/frame-kernels.js';
 import { cropBox } from '../../tracker/siamfc/crop-box.js';
 import { cubicResizeMatrix } from '../../tracker/siamfc/response.js';
-import { SiamFCCore } from '../../tracker/siamfc/core.js';
+import { SiamFCCore, finishMap } from '../../tracker/siamfc/core.js';
 import { SiamFCConfig } from '../../tracker/siamfc/config.js';
 import { mulberry32 } from '../../tracker/random.js';
 import { nativeOrSkip } from './util.js';
 
 const reg = nativeOrSkip();
 const addon = reg.ok ? loadNativeAddon() : null;
-const kernels: FrameKernels | null = addon?.cropBytes && addon.upsampleMaps
-  ? { cropBytes: addon.cropBytes, upsampleMaps: addon.upsampleMaps } : null;
+const kernels: FrameKernels | null = addon?.cropBytes && addon.upsampleMaps && addon.finishMap && addon.headXcorr
+  ? { cropBytes: addon.cropBytes, upsampleMaps: addon.upsampleMaps, finishMap: addon.finishMap, xcorr: addon.headXcorr } : null;
 const skip = !kernels;
 
 function frame(rand: () => number, H: number, W: number): Uint8Array {
@@ -26,7 +26,7 @@ function frame(rand: () => number, H: number, W: number): Uint8Array {
 }
 
 test('the native add-on registers the frame kernels for the tracker', { skip: !reg.ok }, () => {
-  assert.ok(kernels, 'the add-on exports cropBytes and upsampleMaps');
+  assert.ok(kernels, 'the add-on exports cropBytes, upsampleMaps, finishMap and headXcorr');
   if (process.env.ROT_TRACK_FRAME_NATIVE !== '0') assert.ok(frameKernels(), 'registerNativeBackend set them');
 });
 
@@ -69,6 +69,51 @@ test('native upsampling equals upsample.ts bit for bit, with each map\'s min and
       }
     }
   }
+});
+
+test('native upsampling equals upsample.ts also where a map holds an infinity or a NaN (the tap-by-tap rows)', { skip }, () => {
+  const rand = mulberry32(80);
+  const n = 17, u = 272, k = 3;
+  const taps = resizeTaps(cubicResizeMatrix(n, u), n, u);
+  const maps = Float32Array.from({ length: k * n * n }, () => (rand() - 0.5) * 4);
+  maps[5 * n + 7] = Infinity; // map 0, row 5
+  maps[n * n + 2 * n + 16] = NaN; // map 1, row 2
+  maps[2 * n * n + 9 * n] = -Infinity; // map 2, row 9
+  for (const threads of [1, 2]) {
+    setNativeThreads(threads);
+    const out = new Float64Array(k * u * u), minMax = new Float64Array(2 * k);
+    kernels!.upsampleMaps(maps, k, n, u, taps.start, taps.index, taps.weight, out, minMax);
+    for (let m = 0; m < k; m++) {
+      const js = upsampleTapsRange(maps.subarray(m * n * n, (m + 1) * n * n), taps);
+      assert.deepEqual(out.subarray(m * u * u, (m + 1) * u * u), js.map, `map ${m} at ${threads} thread(s)`);
+      assert.deepEqual([minMax[2 * m], minMax[2 * m + 1]], [js.min, js.max], `map ${m}: min / max`);
+    }
+  }
+});
+
+test('native finishMap equals locate\'s passes bit for bit: the map it leaves and the peak it finds', { skip }, () => {
+  const rand = mulberry32(81);
+  const cases: { len: number; fill: (i: number) => number; penalty: number }[] = [
+    { len: 272 * 272, fill: () => rand() * 3 - 1, penalty: 0.9745 },
+    { len: 272 * 272, fill: () => rand(), penalty: 1 },
+    { len: 17 * 17, fill: () => 2, penalty: 1 }, // all equal: the first index
+    { len: 33, fill: (i) => (i % 7 === 3 ? NaN : rand()), penalty: 0.5 }, // NaNs never win; not a multiple of 8
+    { len: 9, fill: () => NaN, penalty: 1 }, // nothing wins: 0
+    { len: 100, fill: (i) => (i === 97 ? 50 : i === 13 ? 50 : rand()), penalty: 1.2 }, // a tie: the first
+    { len: 0, fill: () => 0, penalty: 1 },
+  ];
+  for (const [c, { len, fill, penalty }] of cases.entries()) {
+    const map = Float64Array.from({ length: len }, (_, i) => fill(i));
+    const hann = Float64Array.from({ length: len }, () => rand());
+    const min = len ? map.reduce((a, b) => (b < a ? b : a), Infinity) * penalty : 0;
+    const js = map.slice(), nat = map.slice();
+    const wi = 0.176;
+    const locJs = finishMap(js, penalty, min, hann, wi);
+    const locNat = kernels!.finishMap(nat, penalty, min, hann, wi);
+    assert.equal(locNat, locJs, `case ${c}: peak index`);
+    assert.deepEqual(nat, js, `case ${c}: the map left behind`);
+  }
+  assert.throws(() => kernels!.finishMap(new Float64Array(10), 1, 0, new Float64Array(9), 0.1), /FinishMap: hann: has 9 elements, needs 10/);
 });
 
 test('bad arguments name the array', { skip }, () => {

@@ -195,20 +195,9 @@ export class SiamFCCore {
     const map = best.map;
     const { penalty, min } = best;
     // the same operations as penalise → subtract the minimum → sum → normalise and blend with the window → argmax,
-    // in two passes instead of five
-    let sum = 0;
-    if (penalty !== 1) for (let i = 0; i < map.length; i++) sum += map[i] = map[i] * penalty - min;
-    else for (let i = 0; i < map.length; i++) sum += map[i] -= min;
+    // in two passes instead of five (in the add-on when it is there: the same values)
     const wi = this.config.windowInfluence;
-    let loc = 0;
-    let top = -Infinity;
-    for (let i = 0; i < map.length; i++) {
-      const v = (map[i] = (1 - wi) * (map[i] / (sum + 1e-16)) + wi * this.hann[i]);
-      if (v > top) {
-        top = v;
-        loc = i;
-      }
-    }
+    const loc = native ? native.finishMap(map, penalty, min, this.hann, wi) : finishMap(map, penalty, min, this.hann, wi);
     const row = Math.floor(loc / U);
     const col = loc % U;
     const scale = this.scaleFactors[best.id];
@@ -238,4 +227,21 @@ export class SiamFCCore {
   reset(): void {
     this.avg = null;
   }
+}
+
+/** SiamFCCore.locate's last two passes on the chosen map, in place (FrameKernels.finishMap); the peak's index. */
+export function finishMap(map: Float64Array, penalty: number, min: number, hann: Float64Array, wi: number): number {
+  let sum = 0;
+  if (penalty !== 1) for (let i = 0; i < map.length; i++) sum += map[i] = map[i] * penalty - min;
+  else for (let i = 0; i < map.length; i++) sum += map[i] -= min;
+  let loc = 0;
+  let top = -Infinity;
+  for (let i = 0; i < map.length; i++) {
+    const v = (map[i] = (1 - wi) * (map[i] / (sum + 1e-16)) + wi * hann[i]);
+    if (v > top) {
+      top = v;
+      loc = i;
+    }
+  }
+  return loc;
 }

@@ -111,7 +111,15 @@ NATIVE_FN(CropBytes) {
 
 // upsampleMaps(maps: Float32Array k·n², k, n, u, start: Int32Array(u+1), index: Int32Array, weight: Float64Array,
 // out: Float64Array k·u², minMax: Float64Array 2k). M · R · Mᵀ of each n × n map with M's non-zero taps (upsample.ts
-// ResizeTaps: per row, ascending columns), every sum from 0 in ascending column order; one map per thread.
+// ResizeTaps: per row, ascending columns), every sum from 0 in ascending column order.
+// The output rows of all maps are split over the threads (one map per thread left a thread idle with 3 maps on 2).
+// Each output row: its n values of M · R (the row's taps over the map's rows), then the columns eight at a time: for
+// each source column q in the eight columns' joint tap window, ascending, s += tmp[q] · w(q, column) with w = 0 where
+// q is not one of that column's taps. Adding the exact zero products (finite × 0) leaves every sum as it was — the
+// argument upsample.ts makes for skipping them — so the values equal the JavaScript's bit for bit; a row whose M · R
+// values are not all finite takes the tap-by-tap loop instead, where that argument does not hold.
+constexpr int64_t kLanes = 8;
+
 NATIVE_FN(UpsampleMaps) {
   auto a = get_args(env, info, 9);
   const int64_t k = int64_t(number(env, a[1])), n = int64_t(number(env, a[2])), u = int64_t(number(env, a[3]));
@@ -128,38 +136,152 @@ NATIVE_FN(UpsampleMaps) {
   for (int64_t t = 0; t < nnz; t++) {
     if (index[t] < 0 || index[t] >= n) throw ArgError{"index: tap column out of range"};
   }
+  for (int64_t i = 0; i < u; i++) {
+    for (int64_t t = start[i] + 1; t < start[i + 1]; t++) {
+      if (index[t] <= index[t - 1]) throw ArgError{"index: a row's tap columns must ascend"};
+    }
+  }
   double* out = f64(env, a[7], k * u * u, "out");
   double* minMax = f64(env, a[8], 2 * k, "minMax");
-  parallel_for(k, 1, [&](int64_t m0, int64_t m1) {
-    std::vector<double> tmp(size_t(u * n));
-    for (int64_t m = m0; m < m1; m++) {
+  // the column blocks' tap windows [lo, lo + len) and their weights, lane by lane (zero where no tap)
+  const int64_t blocks = (u + kLanes - 1) / kLanes;
+  const size_t nb = static_cast<size_t>(blocks);
+  std::vector<int64_t> lo(nb), len(nb), off(nb);
+  int64_t total = 0;
+  for (int64_t b = 0; b < blocks; b++) {
+    int64_t l = n, h = -1;
+    for (int64_t j = b * kLanes; j < std::min(u, (b + 1) * kLanes); j++) {
+      if (start[j + 1] > start[j]) {
+        l = std::min<int64_t>(l, index[start[j]]);
+        h = std::max<int64_t>(h, index[start[j + 1] - 1]);
+      }
+    }
+    lo[size_t(b)] = h < 0 ? 0 : l;
+    len[size_t(b)] = h < 0 ? 0 : h - l + 1;
+    off[size_t(b)] = total;
+    total += len[size_t(b)] * kLanes;
+  }
+  std::vector<double> wt(size_t(total), 0.0);
+  for (int64_t b = 0; b < blocks; b++) {
+    for (int64_t j = b * kLanes; j < std::min(u, (b + 1) * kLanes); j++) {
+      for (int64_t t = start[j]; t < start[j + 1]; t++) {
+        wt[size_t(off[size_t(b)] + (index[t] - lo[size_t(b)]) * kLanes + (j - b * kLanes))] = weight[t];
+      }
+    }
+  }
+  // per output row: its smallest and largest value (merged per map below)
+  std::vector<double> rowMin(size_t(k * u)), rowMax(size_t(k * u));
+  parallel_for(k * u, 16, [&](int64_t r0, int64_t r1) {
+    std::vector<double> tmp(static_cast<size_t>(n));
+    double blk[kLanes];
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t m = r / u, i = r % u;
       const float* map = maps + m * n * n;
       std::fill(tmp.begin(), tmp.end(), 0.0);
-      for (int64_t i = 0; i < u; i++) {
-        double* row = tmp.data() + i * n;
-        for (int64_t t = start[i]; t < start[i + 1]; t++) {
-          const double w = weight[t];
-          const float* src = map + int64_t(index[t]) * n;
-          for (int64_t j = 0; j < n; j++) row[j] += w * double(src[j]);
-        }
+      double* row = tmp.data();
+      for (int64_t t = start[i]; t < start[i + 1]; t++) {
+        const double w = weight[t];
+        const float* src = map + int64_t(index[t]) * n;
+        for (int64_t j = 0; j < n; j++) row[j] += w * double(src[j]);
       }
-      double* res = out + m * u * u;
-      double lo = INFINITY, hi = -INFINITY;
-      for (int64_t i = 0; i < u; i++) {
-        const double* row = tmp.data() + i * n;
+      bool finite = true;
+      for (int64_t j = 0; j < n; j++) finite = finite && std::isfinite(row[j]);
+      double* res = out + m * u * u + i * u;
+      double mn = INFINITY, mx = -INFINITY;
+      if (!finite) {
         for (int64_t j = 0; j < u; j++) {
           double s = 0;
           for (int64_t t = start[j]; t < start[j + 1]; t++) s += row[index[t]] * weight[t];
-          res[i * u + j] = s;
-          if (s < lo) lo = s;
-          if (s > hi) hi = s;
+          res[j] = s;
+          if (s < mn) mn = s;
+          if (s > mx) mx = s;
+        }
+      } else {
+        double lmn[kLanes], lmx[kLanes];
+        for (int64_t l = 0; l < kLanes; l++) {
+          lmn[l] = INFINITY;
+          lmx[l] = -INFINITY;
+        }
+        for (int64_t b = 0; b < blocks; b++) {
+          for (int64_t l = 0; l < kLanes; l++) blk[l] = 0;
+          const double* w = wt.data() + off[size_t(b)];
+          const double* src = row + lo[size_t(b)];
+          for (int64_t q = 0; q < len[size_t(b)]; q++) {
+            const double v = src[q];
+            for (int64_t l = 0; l < kLanes; l++) blk[l] += v * w[q * kLanes + l];
+          }
+          const int64_t j0 = b * kLanes;
+          if (j0 + kLanes <= u) {
+            for (int64_t l = 0; l < kLanes; l++) {
+              res[j0 + l] = blk[l];
+              lmn[l] = blk[l] < lmn[l] ? blk[l] : lmn[l];
+              lmx[l] = blk[l] > lmx[l] ? blk[l] : lmx[l];
+            }
+          } else {
+            for (int64_t l = 0; j0 + l < u; l++) {
+              res[j0 + l] = blk[l];
+              lmn[l] = blk[l] < lmn[l] ? blk[l] : lmn[l];
+              lmx[l] = blk[l] > lmx[l] ? blk[l] : lmx[l];
+            }
+          }
+        }
+        for (int64_t l = 0; l < kLanes; l++) {
+          if (lmn[l] < mn) mn = lmn[l];
+          if (lmx[l] > mx) mx = lmx[l];
         }
       }
-      minMax[2 * m] = lo;
-      minMax[2 * m + 1] = hi;
+      rowMin[size_t(r)] = mn;
+      rowMax[size_t(r)] = mx;
     }
   });
+  for (int64_t m = 0; m < k; m++) {
+    double mn = INFINITY, mx = -INFINITY;
+    for (int64_t i = 0; i < u; i++) {
+      if (rowMin[size_t(m * u + i)] < mn) mn = rowMin[size_t(m * u + i)];
+      if (rowMax[size_t(m * u + i)] > mx) mx = rowMax[size_t(m * u + i)];
+    }
+    minMax[2 * m] = mn;
+    minMax[2 * m + 1] = mx;
+  }
   return undefined(env);
+}
+
+// finishMap(map: Float64Array u², penalty, min, hann: Float64Array u², windowInfluence) → index of the peak.
+// SiamFCCore.locate's last two passes on the chosen map, in place, bit for bit: v = map·penalty − min (map − min when
+// penalty is 1), summed in index order; then v = (1 − wi)·(v / (sum + 1e-16)) + wi·hann, and the first index of the
+// largest v (NaNs never win; 0 when every value is NaN). The sum stays serial (its order is its value); the second
+// pass and the peak search run eight lanes wide.
+NATIVE_FN(FinishMap) {
+  auto a = get_args(env, info, 5);
+  const int64_t len = typed_length(env, a[0], "map");
+  double* map = f64(env, a[0], len, "map");
+  const double penalty = number(env, a[1]), mn = number(env, a[2]);
+  const double* hann = f64(env, a[3], len, "hann");
+  const double wi = number(env, a[4]);
+  double sum = 0;
+  if (penalty != 1) {
+    for (int64_t i = 0; i < len; i++) sum += map[i] = map[i] * penalty - mn;
+  } else {
+    for (int64_t i = 0; i < len; i++) sum += map[i] -= mn;
+  }
+  const double keep = 1 - wi, denom = sum + 1e-16;
+  for (int64_t i = 0; i < len; i++) map[i] = keep * (map[i] / denom) + wi * hann[i];
+  double lane[kLanes];
+  for (int64_t l = 0; l < kLanes; l++) lane[l] = -INFINITY;
+  const int64_t full = len - len % kLanes;
+  for (int64_t i = 0; i < full; i += kLanes) {
+    for (int64_t l = 0; l < kLanes; l++) lane[l] = map[i + l] > lane[l] ? map[i + l] : lane[l];
+  }
+  double top = -INFINITY;
+  for (int64_t l = 0; l < kLanes; l++) top = lane[l] > top ? lane[l] : top;
+  for (int64_t i = full; i < len; i++) top = map[i] > top ? map[i] : top;
+  int64_t loc = 0;
+  if (top > -INFINITY) {
+    while (loc < len && !(map[loc] == top)) loc++;
+  }
+  napi_value r;
+  napi_create_double(env, double(loc), &r);
+  return r;
 }
 
 }  // namespace
@@ -170,6 +292,8 @@ void register_frame(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "cropBytes", fn);
   napi_create_function(env, "upsampleMaps", NAPI_AUTO_LENGTH, UpsampleMaps, nullptr, &fn);
   napi_set_named_property(env, exports, "upsampleMaps", fn);
+  napi_create_function(env, "finishMap", NAPI_AUTO_LENGTH, FinishMap, nullptr, &fn);
+  napi_set_named_property(env, exports, "finishMap", fn);
 }
 
 }  // namespace rtn
