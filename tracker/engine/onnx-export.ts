@@ -6,7 +6,10 @@
  * - `exemplar`: one exemplar crop `[1, E, E, 3]` → `kernel` `[1, C, hz, wz]` (NCHW: directly the weight of the
  *   cross-correlation conv, kept between frames);
  * - `search`: `k` search crops `[k, X, X, 3]` and `kernel` `[T, C, hz, wz]` → `response` `[k, T, r, r]` = xcorr ×
- *   outScale, all scales (and T rotated templates; T = 1 for plain SiamFC) in one run.
+ *   outScale, all scales (and T rotated templates; T = 1 for plain SiamFC) in one run;
+ * - `backbone`: `search` without its head — crops `[k, X, X, 3]` → `nchw` `[k, C, h, w]`, for an engine that runs the
+ *   cross-correlation itself (the onnx engine with the native add-on: onnxruntime runs that Conv, whose weight is a
+ *   graph input, through im2col at a fraction of its blocked convs' speed).
  * Browser-safe: returns bytes; writing files is the caller's business.
  */
 import type { SiamFCNet } from '../siamfc/network.js';
@@ -16,7 +19,7 @@ import { padPlanChannels } from './channel-pad.js';
 import { OnnxGraph } from './onnx-model.js';
 
 /** Which of the three graphs. */
-export type OnnxModelKind = 'features' | 'exemplar' | 'search';
+export type OnnxModelKind = 'features' | 'exemplar' | 'search' | 'backbone';
 
 /** The ONNX models of one network (bytes) and the geometry they assume. */
 export interface SiamFCOnnx {
@@ -100,6 +103,9 @@ export function exportOnnxModel(net: SiamFCNet, kind: OnnxModelKind, size?: numb
   } else if (kind === 'exemplar') {
     g.node('Identity', [out], {}, 'kernel');
     g.output('kernel', [1, C, side, side]);
+  } else if (kind === 'backbone') {
+    g.node('Identity', [out], {}, 'nchw');
+    g.output('nchw', [batch, C, side, side]);
   } else {
     const hz = outputSize(spec, spec.exemplarSize);
     // T exemplar kernels (rotated templates; usually 1) → T response maps per search crop
@@ -113,19 +119,30 @@ export function exportOnnxModel(net: SiamFCNet, kind: OnnxModelKind, size?: numb
   return g.encode();
 }
 
-/** The backbone plan the export emits: conv widths padded for onnxruntime's blocked conv layout (channel-pad.ts). */
-export function onnxPlan(net: SiamFCNet): BackbonePlan {
-  return padPlanChannels(backbonePlan(net.backbone));
+/**
+ * The backbone plan the export emits: conv widths padded for onnxruntime's blocked conv layout (channel-pad.ts) to
+ * multiples of `channelMultiple` (8 by default: what its blocked conv needs; 16 where its block is 16 wide, AVX-512).
+ */
+export function onnxPlan(net: SiamFCNet, channelMultiple = 8): BackbonePlan {
+  return padPlanChannels(backbonePlan(net.backbone), channelMultiple);
+}
+
+/** Options of `exportSiamFCOnnx`. */
+export interface SiamFCOnnxOptions {
+  /** `'backbone'`: the search model without its cross-correlation head (see the file comment). Default `'search'`. */
+  search?: 'search' | 'backbone';
+  /** Conv widths padded to multiples of this (onnxPlan). Default 8. */
+  channelMultiple?: number;
 }
 
 /** The exemplar and search models of `net` (the plan is read once). */
-export function exportSiamFCOnnx(net: SiamFCNet): SiamFCOnnx {
-  const plan = onnxPlan(net);
+export function exportSiamFCOnnx(net: SiamFCNet, opts: SiamFCOnnxOptions = {}): SiamFCOnnx {
+  const plan = onnxPlan(net, opts.channelMultiple);
   const spec = net.backbone.spec;
   const { responseSize } = net.geometry;
   return {
     exemplar: exportOnnxModel(net, 'exemplar', undefined, plan),
-    search: exportOnnxModel(net, 'search', undefined, plan),
+    search: exportOnnxModel(net, opts.search ?? 'search', undefined, plan),
     exemplarSize: spec.exemplarSize,
     instanceSize: spec.instanceSize,
     channels: plan.outChannels,

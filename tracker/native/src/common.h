@@ -190,5 +190,7 @@ inline void channel_sums(const float* a, const float* b, const float* shift, int
 void register_fused(napi_env env, napi_value exports);
 // frame.cc: a tracked frame's crops and response upsampling.
 void register_frame(napi_env env, napi_value exports);
+// xcorr.cc: SiamFC's cross-correlation head.
+void register_xcorr(napi_env env, napi_value exports);
 
 }  // namespace rtn

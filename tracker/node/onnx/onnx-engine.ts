@@ -4,6 +4,10 @@
  * an ort tensor between frames and are fed straight back as the xcorr weight; the search input tensor wraps the
  * tracker's reused crop buffer (no copy on the JS side). Models come from `exportSiamFCOnnx` (in memory) or from
  * `.onnx` files written by `writeOnnxModels`.
+ *
+ * With the native add-on (FrameKernels.xcorr) an engine made by `fromNet` runs only the backbone in onnxruntime and
+ * the cross-correlation head in the add-on: onnxruntime runs that Conv — its weight is a graph input — through im2col,
+ * 0.47 ms of a 2.7 ms CPU-scale search run for 2.7 M multiply-adds (reports/engines/README.md, "Session 12").
  */
 import { availableParallelism } from 'node:os';
 import type { SiamFCNet } from '../../siamfc/network.js';
@@ -11,6 +15,7 @@ import { exportSiamFCOnnx } from '../../engine/onnx-export.js';
 import {
   type ExemplarFeatures, type SiamFCEngine, checkExemplarCrop, checkSearchCrops,
 } from '../../engine/engine.js';
+import { type FrameKernels, frameKernels } from '../../engine/frame-kernels.js';
 import { OrtSession, type OrtTensor, loadOrt, ortTensor } from './ort.js';
 
 /** Sizes the two models assume (from the network's spec). */
@@ -33,6 +38,23 @@ export interface OnnxEngineOptions {
   threads?: number;
   /** Let idle onnxruntime threads spin (default false; see OrtSessionOptions.spin). */
   spin?: boolean;
+  /**
+   * Where `fromNet`'s engine runs the cross-correlation head: `'native'` in the add-on (the default when it is
+   * loaded), `'graph'` inside onnxruntime's search model (always so without the add-on, and for model files).
+   */
+  xcorr?: 'native' | 'graph';
+  /** Conv widths of the exported models padded to multiples of this (onnx-export.ts onnxPlan; default 8). */
+  channelMultiple?: number;
+}
+
+/** The add-on's head: what a backbone-only search model needs to give responses. */
+interface NativeHead {
+  xcorr: FrameKernels['xcorr'];
+  outScale: number;
+  dims: Int32Array;
+  out: Float32Array;
+  /** The backbone's output, reused run after run (`[k, C, s, s]`; replaced when k changes). */
+  features: OrtTensor | null;
 }
 
 export class OnnxEngine implements SiamFCEngine {
@@ -46,25 +68,34 @@ export class OnnxEngine implements SiamFCEngine {
     private readonly searchSession: OrtSession,
     readonly geometry: OnnxGeometry,
     threads: number,
+    private readonly head: NativeHead | null,
   ) {
     this.threads = threads;
     const v = loadOrt();
-    this.description = `onnxruntime-node${v.ok ? ` ${v.version}` : ''} (CPU, ${threads} thread${threads === 1 ? '' : 's'})`;
+    this.description = `onnxruntime-node${v.ok ? ` ${v.version}` : ''} (CPU, ${threads} thread${threads === 1 ? '' : 's'}` +
+      `${head ? '; xcorr in the native add-on' : ''})`;
   }
 
   /** Export `net` to ONNX in memory and load both models. Throws when onnxruntime-node cannot load (with why). */
   static fromNet(net: SiamFCNet, opts: OnnxEngineOptions = {}, where = net.backbone.spec.name): OnnxEngine {
     const r = loadOrt();
     if (!r.ok) throw new Error(r.reason);
-    const m = exportSiamFCOnnx(net);
+    // the kernels as they are now: the engine keeps them even if the slot is cleared later
+    const native = opts.xcorr === 'graph' ? null : frameKernels();
+    if (opts.xcorr === 'native' && !native) throw new Error('onnx engine: xcorr "native" needs the native add-on, which is not loaded');
+    const m = exportSiamFCOnnx(net, { search: native ? 'backbone' : 'search', channelMultiple: opts.channelMultiple });
     const threads = opts.threads ?? availableParallelism();
+    const head = native ? { xcorr: native.xcorr, outScale: net.outScale, dims: new Int32Array(7), out: new Float32Array(0), features: null } : null;
     return OnnxEngine.fromBytes(m.exemplar, m.search, `${where} (exported exemplar model)`, `${where} (exported search model)`,
-      { exemplarSize: m.exemplarSize, instanceSize: m.instanceSize, responseSize: m.responseSize }, threads, opts.spin);
+      { exemplarSize: m.exemplarSize, instanceSize: m.instanceSize, responseSize: m.responseSize }, threads, opts.spin, head);
   }
 
-  /** Load from model bytes; `exemplarWhere` / `searchWhere` name them (files) in errors. */
+  /**
+   * Load from model bytes; `exemplarWhere` / `searchWhere` name them (files) in errors. With `head` the search model is
+   * the backbone alone (`nchw` output) and the add-on's xcorr gives the responses.
+   */
   static fromBytes(exemplar: Uint8Array, search: Uint8Array, exemplarWhere: string, searchWhere: string, geometry: OnnxGeometry,
-    threads = availableParallelism(), spin = false): OnnxEngine {
+    threads = availableParallelism(), spin = false, head: NativeHead | null = null): OnnxEngine {
     const e = new OrtSession(exemplar, exemplarWhere, { threads, spin });
     let s: OrtSession;
     try {
@@ -73,11 +104,11 @@ export class OnnxEngine implements SiamFCEngine {
       e.dispose();
       throw err;
     }
-    return OnnxEngine.checked(e, s, geometry, threads);
+    return OnnxEngine.checked(e, s, geometry, threads, head);
   }
 
   /** Wrap two loaded sessions after checking their inputs and outputs (errors name the session's source). */
-  static checked(e: OrtSession, s: OrtSession, geometry: OnnxGeometry, threads: number): OnnxEngine {
+  static checked(e: OrtSession, s: OrtSession, geometry: OnnxGeometry, threads: number, head: NativeHead | null = null): OnnxEngine {
     const want = (sess: OrtSession, inputs: string[], output: string) => {
       const missing = inputs.filter((n) => !sess.inputNames.includes(n));
       if (missing.length || !sess.outputNames.includes(output)) {
@@ -88,8 +119,9 @@ export class OnnxEngine implements SiamFCEngine {
       }
     };
     want(e, ['x'], 'kernel');
-    want(s, ['x', 'kernel'], 'response');
-    return new OnnxEngine(e, s, geometry, threads);
+    if (head) want(s, ['x'], 'nchw');
+    else want(s, ['x', 'kernel'], 'response');
+    return new OnnxEngine(e, s, geometry, threads, head);
   }
 
   exemplar(crop: Float32Array): ExemplarFeatures {
@@ -107,8 +139,27 @@ export class OnnxEngine implements SiamFCEngine {
     if (!this.searchInput || this.searchInput.data !== crops || this.searchInput.k !== k) {
       this.searchInput = { data: crops, k, tensor: ortTensor(crops, [k, X, X, 3]) };
     }
+    if (this.head) return this.nativeHead(this.head, k, z.kernel);
     const out = this.searchSession.run({ x: this.searchInput.tensor, kernel: z.kernel }, ['response']);
     return out.response.data as Float32Array;
+  }
+
+  /** The backbone on the `k` crops, then the responses `[k, T, r, r]` with exemplar kernels `[T, C, h, w]` in the add-on. */
+  private nativeHead(head: NativeHead, k: number, kernel: OrtTensor): Float32Array {
+    const [T, C, h, w] = kernel.dims;
+    // the search features' side: the response side plus the exemplar features' side − 1
+    const H = this.geometry.responseSize + h - 1, W = this.geometry.responseSize + w - 1;
+    if (!head.features || head.features.dims[0] !== k || head.features.dims[1] !== C) {
+      head.features = ortTensor(new Float32Array(k * C * H * W), [k, C, H, W]);
+    }
+    const features = head.features;
+    this.searchSession.runInto({ x: this.searchInput!.tensor }, { nchw: features });
+    const n = k * T * (H - h + 1) * (W - w + 1);
+    // a fresh buffer when the size changes; reused otherwise (the caller reads it before the next frame)
+    if (head.out.length !== n) head.out = new Float32Array(n);
+    head.dims.set([k, C, H, W, T, h, w]);
+    head.xcorr(features.data as Float32Array, kernel.data as Float32Array, head.dims, head.outScale, head.out);
+    return head.out;
   }
 
   stack(zs: readonly ExemplarFeatures[]): ExemplarFeatures {
