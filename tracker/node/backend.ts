@@ -148,7 +148,7 @@ async function precheck(name: BackendName): Promise<string | null> {
       if (tf.findBackendFactory('native-cpu') != null) return null;
       const native = registerNativeBackend();
       if (!native.ok) return `native-cpu unavailable: ${native.reason}`;
-      noteBackendOrigin('native-cpu', `rot-track-native (${native.blas}, ${native.threads} threads)`);
+      noteBackendOrigin('native-cpu', `rot-track-native (${native.blas}, ${native.threads} threads; malloc: ${native.malloc})`);
       return null;
     }
     case 'webgl':

@@ -39,6 +39,7 @@ import {
 import { registerReduceGradients } from './native-reduce-grads.js';
 import { setFrameKernels, type FrameKernels } from '../engine/frame-kernels.js';
 import { outputPool } from './buffer-pool.js';
+import { applyMallocPolicy } from './malloc-thresholds.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
 /** The functions the add-on exports (tracker/native/src/kernels.cc, fused.cc). */
@@ -77,9 +78,14 @@ export interface NativeAddon extends FusedAddon {
   /** A tracked frame's crops and response upsampling (src/frame.cc; tracker/engine/frame-kernels.ts). */
   cropBytes?: FrameKernels['cropBytes'];
   upsampleMaps?: FrameKernels['upsampleMaps'];
+  finishMap?: FrameKernels['finishMap'];
+  /** SiamFC's cross-correlation head on NCHW features (src/xcorr.cc; `xcorr` is the training kernel of fused.cc). */
+  headXcorr?: FrameKernels['xcorr'];
+  /** glibc's mmap and trim thresholds (tracker/node/malloc-thresholds.ts); false when not glibc. */
+  mallocThresholds?(mmapBytes: number, trimBytes: number): boolean;
 }
 
-export type NativeRegistration = { ok: true; threads: number; blas: string } | { ok: false; reason: string };
+export type NativeRegistration = { ok: true; threads: number; blas: string; malloc: string } | { ok: false; reason: string };
 
 /** Kernels that native-cpu implements natively (the rest are the cpu backend's). */
 export const NATIVE_KERNELS: readonly string[] = [
@@ -978,9 +984,14 @@ export function registerNativeBackend(options: { threads?: number } = {}): Nativ
   registerReduceGradients(NATIVE_BACKEND_NAME);
   if (fused) registerFusedGradients(NATIVE_BACKEND_NAME);
   if (grouped) registerGroupConvGradient();
-  // the tracker's per-frame crops and upsampling (every engine's SiamFCCore); ROT_TRACK_FRAME_NATIVE=0 keeps the JS
-  const cropBytes = a.cropBytes, upsampleMaps = a.upsampleMaps;
-  if (cropBytes && upsampleMaps && process.env.ROT_TRACK_FRAME_NATIVE !== '0') setFrameKernels({ cropBytes, upsampleMaps });
-  registration = { ok: true, threads: a.getThreads(), blas: a.blasInfo() };
+  // the tracker's per-frame crops, upsampling and peak search (every engine's SiamFCCore) and the onnx engine's
+  // cross-correlation head; ROT_TRACK_FRAME_NATIVE=0 keeps the JS (and the head inside onnxruntime)
+  const { cropBytes, upsampleMaps, finishMap, headXcorr } = a;
+  if (cropBytes && upsampleMaps && finishMap && headXcorr && process.env.ROT_TRACK_FRAME_NATIVE !== '0') {
+    setFrameKernels({ cropBytes, upsampleMaps, finishMap, xcorr: headXcorr });
+  }
+  // once per process (a later call re-registers kernels only)
+  const malloc = registration?.ok ? registration.malloc : applyMallocPolicy(a.mallocThresholds?.bind(a));
+  registration = { ok: true, threads: a.getThreads(), blas: a.blasInfo(), malloc };
   return registration;
 }

@@ -31,6 +31,9 @@ static const char* openblas_get_config() { return "Accelerate"; }
 #include <string>
 #include <thread>
 #include <vector>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "common.h"
 #include "dnnl_conv.h"
@@ -1111,6 +1114,25 @@ NATIVE_FN(SetThreads) {
   return undefined(env);
 }
 
+// mallocThresholds(mmapBytes, trimBytes) → whether glibc took them: allocations below mmapBytes come from the heap,
+// and up to trimBytes of free memory at its top stay mapped (mallopt; not glibc: false, nothing changed). Why: with
+// glibc's dynamic thresholds, large blocks freed in bursts (a frame's onnxruntime outputs, freed together by V8's GC)
+// were handed back to the system and faulted in again, frame after frame — see tracker/node/native-backend.ts.
+NATIVE_FN(MallocThresholds) {
+  auto a = get_args(env, info, 2);
+  const double mm = number(env, a[0]), trim = number(env, a[1]);
+  if (!(mm >= 0 && mm <= 2147483647.0 && trim >= 0 && trim <= 2147483647.0)) {
+    throw ArgError{"thresholds must be between 0 and 2^31 − 1 bytes"};
+  }
+  bool ok = false;
+#ifdef __GLIBC__
+  ok = mallopt(M_MMAP_THRESHOLD, int(mm)) == 1 && mallopt(M_TRIM_THRESHOLD, int(trim)) == 1;
+#endif
+  napi_value v;
+  check(env, napi_get_boolean(env, ok, &v), "get_boolean");
+  return v;
+}
+
 // setScratchLimit(floats): bound of one thread's im2col block (at least one row per block whatever the bound).
 NATIVE_FN(SetScratchLimit) {
   auto a = get_args(env, info, 1);
@@ -1200,6 +1222,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"setThreads", SetThreads},
       {"getThreads", GetThreads},
       {"setScratchLimit", SetScratchLimit},
+      {"mallocThresholds", MallocThresholds},
       {"blasInfo", BlasInfo},
   };
   for (const Entry& e : entries) {
