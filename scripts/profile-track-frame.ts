@@ -6,6 +6,7 @@
  * sequence (bench-frames.ts) after one untimed pass. Answers "how fast could a frame be if the JS work were free".
  *
  *   node --import tsx scripts/profile-track-frame.ts [--variant siamfc | alexnet (paper size, random weights)] [--threads 1]
+ *     [--xcorr native | graph (the cross-correlation head in the add-on, or in onnxruntime)] [--channel-multiple 8]
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../tracker/node/backend.js';
@@ -18,7 +19,13 @@ import { alexnetSpec } from '../tracker/backbone-spec.js';
 import { Backbone } from '../tracker/backbones.js';
 import { benchFrames } from './bench-frames.js';
 
-const { values: a } = parseArgs({ options: { variant: { type: 'string', default: 'siamfc' }, threads: { type: 'string', default: '1' } } });
+const { values: a } = parseArgs({
+  options: {
+    variant: { type: 'string', default: 'siamfc' }, threads: { type: 'string', default: '1' },
+    xcorr: { type: 'string', default: 'native' }, 'channel-multiple': { type: 'string', default: '8' },
+  },
+});
+if (a.xcorr !== 'native' && a.xcorr !== 'graph') throw new Error(`--xcorr: "native" or "graph", got "${a.xcorr}"`);
 const backend = await initBackend({ log: () => {} });
 const threads = Number(a.threads);
 // the native add-on's threads too (its frame kernels: crops and upsampling, tracker/engine/frame-kernels.ts)
@@ -26,7 +33,10 @@ if (backend === 'native-cpu') setNativeThreads(threads);
 const loaded = a.variant === 'alexnet'
   ? { net: new SiamFCNet(new Backbone(alexnetSpec(), 1)), config: SiamFCConfig.parse({}) }
   : await loadTracker(a.variant!).then((l) => ({ net: l.net, config: SiamFCConfig.parse(l.manifest?.tracker ?? {}) }));
-const engine = OnnxEngine.fromNet(loaded.net, { threads });
+// the head in the add-on when it is loaded (the engine's default), or inside onnxruntime's search model
+const engine = OnnxEngine.fromNet(loaded.net, {
+  threads, xcorr: backend === 'native-cpu' ? a.xcorr : 'graph', channelMultiple: Number(a['channel-multiple']),
+});
 const tracker = new SiamFCTracker(loaded.net, loaded.config, a.variant!, engine);
 const ms = { crops: 0, respond: 0, locate: 0, frame: 0 };
 let timing = false;
