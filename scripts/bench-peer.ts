@@ -38,7 +38,7 @@ import { SiamFCConfig } from '../tracker/siamfc/config.js';
 import { TfjsEngine, type SiamFCEngine } from '../tracker/engine/engine.js';
 import { cropPatchesInto } from '../tracker/engine/crop.js';
 import { loadOrt } from '../tracker/node/onnx/ort.js';
-import { OnnxEngine } from '../tracker/node/onnx/onnx-engine.js';
+import { onnxEngineFor } from '../tracker/node/native-net-engine.js';
 import { trainingGeometry, trainingLabels } from '../training/labels.js';
 import { stepLosses } from '../training/objective.js';
 import { SgdMomentum } from '../training/optimizers.js';
@@ -87,7 +87,8 @@ async function nodeWorker(engineName: 'onnx' | 'tfjs', variant: PeerVariant, thr
   const backend = await initBackend({ log: () => {} });
   if (backend === 'native-cpu') setNativeThreads(threads);
   const { net, config, dispose } = await loadVariant(variant);
-  const engine: SiamFCEngine | null = engineName === 'onnx' ? OnnxEngine.fromNet(net, { threads }) : null;
+  // what `--engine onnx` builds (the native oneDNN runner where the add-on can run the net, else onnxruntime)
+  const engine: SiamFCEngine | null = engineName === 'onnx' ? onnxEngineFor(net, { threads }) : null;
   const description = engine ? engine.description : `tfjs (${backend}, ${threads} threads)`;
   const seq = benchFrames(FRAMES);
   let tracker: SiamFCTracker | null = null;

@@ -8,10 +8,10 @@ import { loadNativeAddon, setNativeThreads } from '../../tracker/node/native-bac
 import { mulberry32 } from '../../tracker/random.js';
 import { OnnxEngine } from '../../tracker/node/onnx/onnx-engine.js';
 import { loadTracker } from '../../tracker/node/load-tracker.js';
-import { SiamFCTracker } from '../../tracker/siamfc.js';
 import { SiamFCConfig } from '../../tracker/siamfc/config.js';
 import { frameKernels } from '../../tracker/engine/frame-kernels.js';
 import { nativeOrSkip } from './util.js';
+import { assertSameBoxes } from './same-boxes.js';
 import { ortSkip, referenceBackend, relMaxDiff } from '../onnx/ort-gate.js';
 
 const reg = nativeOrSkip();
@@ -100,22 +100,7 @@ test('the onnx engine with the head in the add-on answers what the head in onnxr
     assert.equal(sn.length, 2 * rn.length);
     assert.ok(relMaxDiff(sn, sg) < 1e-5, `stacked responses differ by ${relMaxDiff(sn, sg)}`);
     // a tracked sequence: the same boxes to well below a pixel
-    const config = SiamFCConfig.parse(manifest?.tracker ?? {});
-    const frames = Array.from({ length: 6 }, (_, i) => ({
-      width: 160, height: 120,
-      data: Uint8Array.from({ length: 160 * 120 * 3 }, (_, p) => ((p * 7 + i * 13) ^ (p >> 5)) & 255),
-    }));
-    const boxes = (engine: OnnxEngine) => {
-      const t = new SiamFCTracker(net, config, 'siamfc', engine);
-      t.init(frames[0], { x: 60, y: 40, width: 30, height: 24 });
-      return frames.slice(1).map((f) => t.update(f).box);
-    };
-    const bn = boxes(native), bg = boxes(graph);
-    bn.forEach((b, i) => {
-      for (const key of ['x', 'y', 'width', 'height'] as const) {
-        assert.ok(Math.abs(b[key] - bg[i][key]) < 1e-3, `frame ${i + 1} ${key}: ${b[key]} vs ${bg[i][key]}`);
-      }
-    });
+    assertSameBoxes(net, SiamFCConfig.parse(manifest?.tracker ?? {}), native, graph);
   } finally {
     native.dispose();
     graph.dispose();

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "rot_track_native",
-      "sources": ["src/kernels.cc", "src/fused.cc", "src/frame.cc", "src/xcorr.cc"],
+      "sources": ["src/kernels.cc", "src/fused.cc", "src/frame.cc", "src/xcorr.cc", "src/net.cc"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "<!@(node scripts/arch-flags.cjs)"],
       "cflags_cc!": ["-fno-exceptions"],
       "conditions": [

@@ -40,6 +40,7 @@ import { registerReduceGradients } from './native-reduce-grads.js';
 import { setFrameKernels, type FrameKernels } from '../engine/frame-kernels.js';
 import { outputPool } from './buffer-pool.js';
 import { applyMallocPolicy } from './malloc-thresholds.js';
+import type { NativeNetAddon } from './native-net.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
 /** The functions the add-on exports (tracker/native/src/kernels.cc, fused.cc). */
@@ -81,6 +82,9 @@ export interface NativeAddon extends FusedAddon {
   finishMap?: FrameKernels['finishMap'];
   /** SiamFC's cross-correlation head on NCHW features (src/xcorr.cc; `xcorr` is the training kernel of fused.cc). */
   headXcorr?: FrameKernels['xcorr'];
+  /** A plain backbone as a oneDNN chain (src/net.cc; oneDNN builds only) — tracker/node/native-net.ts. */
+  netCreate?: NativeNetAddon['netCreate'];
+  netRun?: NativeNetAddon['netRun'];
   /** glibc's mmap and trim thresholds (tracker/node/malloc-thresholds.ts); false when not glibc. */
   mallocThresholds?(mmapBytes: number, trimBytes: number): boolean;
 }

@@ -192,5 +192,7 @@ void register_fused(napi_env env, napi_value exports);
 void register_frame(napi_env env, napi_value exports);
 // xcorr.cc: SiamFC's cross-correlation head.
 void register_xcorr(napi_env env, napi_value exports);
+// net.cc: a plain backbone as one chain of oneDNN primitives (oneDNN builds only).
+void register_net(napi_env env, napi_value exports);
 
 }  // namespace rtn

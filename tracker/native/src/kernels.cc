@@ -1233,6 +1233,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   rtn::register_fused(env, exports);
   rtn::register_frame(env, exports);
   rtn::register_xcorr(env, exports);
+  rtn::register_net(env, exports);
   g_threads = std::max(1, int(std::thread::hardware_concurrency()));
   openblas_set_num_threads(1);
   return exports;

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { SiamFCNet } from '../../siamfc/network.js';
 import { type EngineName, type SiamFCEngine, TfjsEngine } from '../../engine/engine.js';
 import { loadOrt } from './ort.js';
-import { OnnxEngine } from './onnx-engine.js';
+import { onnxEngineFor } from '../native-net-engine.js';
 import { lastFlagValue } from '../argv.js';
 
 /** What a caller may ask for. */
@@ -88,7 +88,10 @@ export function chooseEngine(opts: ChooseEngineOptions = {}): EngineChoice {
   return choice;
 }
 
-/** Build the chosen engine over `net`: null for tfjs (the tracker's own tfjs path), an OnnxEngine for onnx. */
+/**
+ * Build the chosen engine over `net`: null for tfjs (the tracker's own tfjs path); for onnx, the native oneDNN runner
+ * where the add-on can run the backbone (native-net-engine.ts), else an OnnxEngine.
+ */
 export function createEngine(
   choice: EngineChoice,
   net: SiamFCNet,
@@ -97,7 +100,7 @@ export function createEngine(
 ): SiamFCEngine | null {
   if (choice.engine !== 'onnx') return null;
   try {
-    return OnnxEngine.fromNet(net, { threads: choice.threads }, where);
+    return onnxEngineFor(net, { threads: choice.threads }, where);
   } catch (e) {
     if (!choice.auto) throw e;
     warn(`[engine] ${where ?? 'model'}: runs on tfjs — ${(e as Error).message}`);

@@ -1,0 +1,109 @@
+// The add-on's oneDNN backbone runner (tracker/native/src/net.cc, tracker/node/native-net.ts) and the engine built on it
+// (tracker/node/native-net-engine.ts): features equal onnxruntime's on plain backbones (the shipped CPU-scale model,
+// a grouped / average-pooled one), the responses and tracked boxes equal the onnxruntime engine's, several templates
+// stack, and what it cannot run (IEN's group pooling, another thread count) falls back to onnxruntime with the reason.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadNativeAddon } from '../../tracker/node/native-backend.js';
+import { NativeNet, nativeNetSpec } from '../../tracker/node/native-net.js';
+import { NativeNetEngine, onnxEngineFor } from '../../tracker/node/native-net-engine.js';
+import { OnnxEngine } from '../../tracker/node/onnx/onnx-engine.js';
+import { OrtSession, ortTensor } from '../../tracker/node/onnx/ort.js';
+import { exportOnnxModel } from '../../tracker/engine/onnx-export.js';
+import { backbonePlan } from '../../tracker/engine/backbone-plan.js';
+import { loadTracker } from '../../tracker/node/load-tracker.js';
+import { SiamFCNet } from '../../tracker/siamfc/network.js';
+import { SiamFCConfig } from '../../tracker/siamfc/config.js';
+import { createBackbone } from '../../tracker/weights.js';
+import { cpuSmallSpec } from '../../training/config.js';
+import { mulberry32 } from '../../tracker/random.js';
+import { nativeOrSkip } from './util.js';
+import { assertSameBoxes } from './same-boxes.js';
+import { ortSkip, referenceBackend, relMaxDiff } from '../onnx/ort-gate.js';
+
+const reg = nativeOrSkip();
+const addon = reg.ok ? loadNativeAddon() : null;
+// the runner exists in oneDNN builds (CI installs libdnnl-dev)
+const skip = !addon?.netCreate || ortSkip.skip;
+if (reg.ok && !addon?.netCreate && process.env.CI === 'true') {
+  test('the add-on has the oneDNN runner (required under CI=true)', () => assert.fail('netCreate missing: add-on built without oneDNN'));
+}
+
+before(async () => {
+  await referenceBackend();
+});
+
+const rand = mulberry32(101);
+const crops = (k: number, S: number) => Float32Array.from({ length: k * S * S * 3 }, () => rand() * 255);
+
+/** A plain net with channel groups, average pooling and a 3×3 stride-2 conv, random weights. */
+function oddNet(): SiamFCNet {
+  return new SiamFCNet(createBackbone(cpuSmallSpec({
+    name: 'odd', widthMultiplier: 0.25, exemplarSize: 47, instanceSize: 95, equivariance: { kind: 'none' },
+    layers: [
+      { type: 'conv', out: 96, kernel: 3, stride: 2 },
+      { type: 'avgpool', size: 2, stride: 2 },
+      { type: 'conv', out: 128, kernel: 3, groups: 2 },
+      { type: 'maxpool', size: 3, stride: 1 },
+      { type: 'conv', out: 64, kernel: 3, bn: false, act: 'none' },
+    ],
+  }), 5));
+}
+
+test('the runner\'s features equal onnxruntime\'s (shipped siamfc; groups, avgpool, stride 2), 1–3 crops', { skip }, async () => {
+  const { net } = await loadTracker('siamfc');
+  for (const n of [net, oddNet()]) {
+    const plan = backbonePlan(n.backbone);
+    const made = NativeNet.create(addon, plan);
+    assert.ok(made.net, made.net ? '' : made.reason);
+    for (const [k, S] of [[3, n.geometry.instanceSize], [1, n.geometry.exemplarSize], [2, n.geometry.instanceSize]]) {
+      const ort = new OrtSession(exportOnnxModel(n, 'backbone', S), `backbone(${S})`, { threads: 1 });
+      const x = crops(k, S);
+      const ref = ort.run({ x: ortTensor(x, [k, S, S, 3]) }, ['nchw']).nchw;
+      const [, C, s] = ref.dims;
+      const out = made.net!.run(x, k, S, C, s);
+      assert.ok(relMaxDiff(out, ref.data as Float32Array) < 1e-5, `${plan.spec.name} k=${k} S=${S}: ${relMaxDiff(out, ref.data as Float32Array)}`);
+      ort.dispose();
+    }
+  }
+});
+
+test('the native engine answers what the onnxruntime engine answers, stacks templates, tracks the same boxes', { skip }, async () => {
+  const { net, manifest } = await loadTracker('siamfc');
+  const native = onnxEngineFor(net);
+  const ort = onnxEngineFor(net, { runner: 'onnxruntime' });
+  assert.ok(native instanceof NativeNetEngine, native.description);
+  assert.ok(ort instanceof OnnxEngine);
+  assert.match(native.description, /oneDNN in the native add-on/);
+  const { exemplarSize: E, instanceSize: X } = net.geometry;
+  const z = crops(1, E), x = crops(3, X);
+  const rn = native.respond(native.exemplar(z), x, 3).slice(), ro = ort.respond(ort.exemplar(z), x, 3);
+  assert.ok(relMaxDiff(rn, ro) < 1e-5, `responses: ${relMaxDiff(rn, ro)}`);
+  const z2 = z.map((v) => 255 - v);
+  const sn = native.respond(native.stack!([native.exemplar(z), native.exemplar(z2)]), x, 3).slice();
+  const so = ort.respond(ort.stack!([ort.exemplar(z), ort.exemplar(z2)]), x, 3);
+  assert.equal(sn.length, 2 * rn.length);
+  assert.ok(relMaxDiff(sn, so) < 1e-5, `stacked: ${relMaxDiff(sn, so)}`);
+  assert.throws(() => native.respond(ort.exemplar(z), x, 3), /native engine: exemplar features come from another engine/);
+  assertSameBoxes(net, SiamFCConfig.parse(manifest?.tracker ?? {}), native, ort, 5);
+  native.dispose();
+  ort.dispose();
+});
+
+test('what the runner cannot run goes to onnxruntime, with the reason', { skip }, async () => {
+  const { net: ien } = await loadTracker('ien-siamfc');
+  const spec = nativeNetSpec(backbonePlan(ien.backbone));
+  assert.equal(typeof spec, 'string', 'IEN has group pooling');
+  assert.ok(onnxEngineFor(ien) instanceof OnnxEngine);
+  const made = NativeNet.create(addon, backbonePlan(ien.backbone));
+  assert.equal(made.net, null);
+  assert.match((made as { reason: string }).reason, /is not taken by the runner/);
+  const { net } = await loadTracker('siamfc');
+  const threads = addon!.getThreads();
+  assert.ok(onnxEngineFor(net, { threads: threads + 1 }) instanceof OnnxEngine, 'another thread count than the add-on\'s');
+  assert.ok(onnxEngineFor(net, { xcorr: 'graph' }) instanceof OnnxEngine);
+  assert.equal(NativeNet.create(null, backbonePlan(net.backbone)).net, null);
+  assert.throws(() => addon!.netCreate!(Int32Array.of(0, 1, 1, 3, 1, 1, 5), [new Float32Array(9)], [new Float32Array(1)], 1),
+    /NetCreate: spec: layer 0 is not a conv or pool this runner takes/);
+  assert.throws(() => addon!.netRun!({}, new Float32Array(3), 1, 1, new Float32Array(1)), /NetRun: net: not a network made by netCreate/);
+});

@@ -1,0 +1,280 @@
+// A whole plain SiamFC backbone (convs with bias and relu, max / average pooling) as one chain of oneDNN primitives,
+// for the onnx engine's frames: the crops go in as NHWC floats, the features come out NCHW, nothing crosses into
+// JavaScript in between. 3×3 stride-1 convs take oneDNN's Winograd kernels (F(4×4, 3×3), `jit_wino_4x3` on AVX-512):
+// on the CPU-scale model's conv3 / conv4 at batch 3, one thread, 0.97 / 0.82 ms direct against 0.51 / 0.37 ms
+// (tracker/native/scripts/wino-bench.cc) — onnxruntime's CPU convs have no Winograd. Other convs run oneDNN's default
+// (brgconv). Winograd rounds differently from a direct conv: the features equal onnxruntime's to ~1e-5 of their
+// largest value (test/native/net.test.ts).
+//
+// A chain is built per (batch, input side, part) on first use, on the calling thread, and kept: JIT code, the filters
+// reordered into the layouts the primitives chose, the activations between them, and its own scratchpad. A batch of k
+// crops splits over the add-on's threads; each part runs its own chain on one thread (oneDNN's OpenMP held at 1).
+#ifdef ROT_TRACK_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "common.h"
+
+extern "C" void omp_set_num_threads(int);
+
+namespace rtn {
+namespace {
+
+// One layer: conv {0, O, I, k, stride, groups, act (0 none, 1 relu)} or pool {1 max | 2 avg, C, C, size, stride, 1, 0}.
+struct LayerSpec {
+  int type, O, I, k, stride, groups, act;
+};
+
+#ifdef ROT_TRACK_DNNL
+using md = dnnl::memory::desc;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& cpu() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& thread_stream() {
+  thread_local const bool single = (omp_set_num_threads(1), true);
+  (void)single;
+  thread_local dnnl::stream s(cpu());
+  return s;
+}
+
+struct Step {
+  dnnl::primitive prim;
+  std::unordered_map<int, dnnl::memory> args;
+};
+
+struct Chain {
+  dnnl::memory in, out;  // user memories: NHWC crops, NCHW features (handles set per run)
+  std::vector<Step> steps;
+  std::vector<unsigned char> scratch;
+  int64_t outC = 0, outS = 0;
+};
+
+struct Net {
+  int inC = 3;
+  std::vector<LayerSpec> layers;
+  std::vector<std::vector<float>> weight, bias;  // per conv layer (OIHW), in layer order
+  std::map<std::tuple<int64_t, int64_t, int64_t>, std::unique_ptr<Chain>> chains;
+  std::mutex m;
+
+  Chain& chain(int64_t B, int64_t S, int64_t part) {
+    std::lock_guard<std::mutex> lock(m);
+    auto& c = chains[{B, S, part}];
+    if (!c) c = build(B, S);
+    return *c;
+  }
+
+  std::unique_ptr<Chain> build(int64_t B, int64_t S) {
+    thread_stream();  // OpenMP held at one thread on this thread too
+    auto c = std::make_unique<Chain>();
+    // a fresh attribute object per primitive (dnnl::primitive_attr copies share one object)
+    auto attrs = [] {
+      dnnl::primitive_attr a;
+      a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      return a;
+    };
+    size_t scratch = 0;
+    int64_t C = inC, s = S;
+    c->in = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nhwc), cpu(), DNNL_MEMORY_NONE);
+    dnnl::memory cur = c->in;
+    size_t wi = 0;
+    for (const LayerSpec& l : layers) {
+      if (l.type == 0) {
+        const int64_t os = (s - l.k) / l.stride + 1;
+        const md src({B, C, s, s}, dt::f32, tag::any), dst({B, l.O, os, os}, dt::f32, tag::any);
+        const md wAny = l.groups == 1 ? md({l.O, l.I, l.k, l.k}, dt::f32, tag::any)
+                                      : md({l.groups, l.O / l.groups, l.I, l.k, l.k}, dt::f32, tag::any);
+        const md wUser = l.groups == 1 ? md({l.O, l.I, l.k, l.k}, dt::f32, tag::oihw)
+                                       : md({l.groups, l.O / l.groups, l.I, l.k, l.k}, dt::f32, tag::goihw);
+        const md b({l.O}, dt::f32, tag::x);
+        dnnl::primitive_attr attr = attrs();
+        if (l.act == 1) {
+          dnnl::post_ops po;
+          po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+          attr.set_post_ops(po);
+        }
+        auto make = [&](dnnl::algorithm alg) {
+          return dnnl::convolution_forward::primitive_desc(
+              dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src, wAny, b, dst, {l.stride, l.stride},
+                                              {0, 0}, {0, 0}),
+              attr, cpu());
+        };
+        dnnl::convolution_forward::primitive_desc pd;
+        bool wino = false;
+        if (l.k == 3 && l.stride == 1 && l.groups == 1) {
+          try {
+            pd = make(dnnl::algorithm::convolution_winograd);
+            wino = true;
+          } catch (const dnnl::error&) {
+          }
+        }
+        if (!wino) pd = make(dnnl::algorithm::convolution_direct);
+        scratch = std::max(scratch, pd.scratchpad_desc().get_size());
+        cur = to(*c, cur, pd.src_desc());
+        dnnl::memory w(pd.weights_desc(), cpu()), bm(b, cpu()), y(pd.dst_desc(), cpu());
+        dnnl::memory wu(wUser, cpu(), weight[wi].data());
+        dnnl::reorder(wu, w).execute(thread_stream(), wu, w);
+        thread_stream().wait();
+        std::copy(bias[wi].begin(), bias[wi].end(), static_cast<float*>(bm.get_data_handle()));
+        wi++;
+        c->steps.push_back({dnnl::convolution_forward(pd),
+                            {{DNNL_ARG_SRC, cur}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, y}}});
+        cur = y;
+        C = l.O;
+        s = os;
+      } else {
+        const int64_t os = (s - l.k) / l.stride + 1;
+        const md dst({B, C, os, os}, dt::f32, tag::any);
+        const auto alg = l.type == 1 ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
+        const dnnl::pooling_forward::primitive_desc pd(
+            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg, cur.get_desc(), dst, {l.stride, l.stride},
+                                        {l.k, l.k}, {0, 0}, {0, 0}),
+            attrs(), cpu());
+        scratch = std::max(scratch, pd.scratchpad_desc().get_size());
+        dnnl::memory y(pd.dst_desc(), cpu());
+        c->steps.push_back({dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, cur}, {DNNL_ARG_DST, y}}});
+        cur = y;
+        s = os;
+      }
+    }
+    c->out = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nchw), cpu(), DNNL_MEMORY_NONE);
+    c->steps.push_back({dnnl::reorder(cur, c->out), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, c->out}}});
+    c->outC = C;
+    c->outS = s;
+    c->scratch.resize(std::max<size_t>(scratch, 1));
+    const dnnl::memory pad(md({int64_t(c->scratch.size())}, dt::u8, tag::x), cpu(), c->scratch.data());
+    for (Step& st : c->steps) {
+      if (st.prim.get_kind() != dnnl::primitive::kind::reorder) st.args[DNNL_ARG_SCRATCHPAD] = pad;
+    }
+    return c;
+  }
+
+  // `cur` in layout `want`: itself, or a new memory filled by a reorder step.
+  static dnnl::memory to(Chain& c, const dnnl::memory& cur, const md& want) {
+    if (cur.get_desc() == want) return cur;
+    dnnl::memory m(want, cpu());
+    c.steps.push_back({dnnl::reorder(cur, m), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, m}}});
+    return m;
+  }
+};
+
+void finalize_net(napi_env, void* data, void*) { delete static_cast<Net*>(data); }
+
+Net* net_of(napi_env env, napi_value v) {
+  void* p = nullptr;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) throw ArgError{"net: not a network made by netCreate"};
+  return static_cast<Net*>(p);
+}
+
+// netCreate(spec: Int32Array 7 per layer (LayerSpec), weights: Float32Array[] OIHW per conv, biases: Float32Array[],
+// inChannels) → a network handle (freed with it by the garbage collector).
+NATIVE_FN(NetCreate) {
+  auto a = get_args(env, info, 4);
+  const int64_t n = typed_length(env, a[0], "spec");
+  if (n == 0 || n % 7 != 0) throw ArgError{"spec: 7 values per layer"};
+  const int32_t* sp = typed<int32_t>(env, a[0], napi_int32_array, n, "spec");
+  auto net = std::make_unique<Net>();
+  net->inC = int(number(env, a[3]));
+  if (net->inC < 1) throw ArgError{"inChannels must be positive"};
+  int convs = 0;
+  for (int64_t i = 0; i < n; i += 7) {
+    const LayerSpec l{sp[i], sp[i + 1], sp[i + 2], sp[i + 3], sp[i + 4], sp[i + 5], sp[i + 6]};
+    if (l.type < 0 || l.type > 2 || l.O < 1 || l.I < 1 || l.k < 1 || l.stride < 1 || l.groups < 1 || l.act < 0 || l.act > 1 ||
+        l.O % l.groups != 0) {
+      throw ArgError{"spec: layer " + std::to_string(i / 7) + " is not a conv or pool this runner takes"};
+    }
+    net->layers.push_back(l);
+    if (l.type == 0) convs++;
+  }
+  uint32_t nw = 0, nb = 0;
+  check(env, napi_get_array_length(env, a[1], &nw), "weights length");
+  check(env, napi_get_array_length(env, a[2], &nb), "biases length");
+  if (int(nw) != convs || int(nb) != convs) throw ArgError{"weights / biases: one per conv layer"};
+  int ci = 0;
+  for (const LayerSpec& l : net->layers) {
+    if (l.type != 0) continue;
+    napi_value w, b;
+    check(env, napi_get_element(env, a[1], uint32_t(ci), &w), "weights element");
+    check(env, napi_get_element(env, a[2], uint32_t(ci), &b), "biases element");
+    const int64_t wn = int64_t(l.O) * l.I * l.k * l.k;
+    const float* wp = f32(env, w, wn, "weights");
+    const float* bp = f32(env, b, l.O, "biases");
+    net->weight.emplace_back(wp, wp + wn);
+    net->bias.emplace_back(bp, bp + l.O);
+    ci++;
+  }
+  napi_value out;
+  Net* raw = net.release();
+  if (napi_create_external(env, raw, finalize_net, nullptr, &out) != napi_ok) {
+    delete raw;
+    throw ArgError{"could not make the network handle"};
+  }
+  return out;
+}
+
+// netRun(net, crops: Float32Array k·S·S·C (NHWC), k, S, out: Float32Array k·C'·s·s (NCHW)) → [C', s].
+NATIVE_FN(NetRun) {
+  auto a = get_args(env, info, 5);
+  Net* net = net_of(env, a[0]);
+  const int64_t k = int64_t(number(env, a[2])), S = int64_t(number(env, a[3]));
+  if (k < 1 || S < 1) throw ArgError{"crop count and side must be positive"};
+  const float* in = f32(env, a[1], k * S * S * net->inC, "crops");
+  const int64_t parts = std::min<int64_t>(k, g_threads), chunk = (k + parts - 1) / parts;
+  std::vector<Chain*> chain(size_t(parts), nullptr);
+  for (int64_t p = 0; p < parts; p++) {
+    const int64_t b = std::min(k, (p + 1) * chunk) - p * chunk;
+    if (b > 0) chain[size_t(p)] = &net->chain(b, S, p);
+  }
+  const int64_t C = chain[0]->outC, s = chain[0]->outS;
+  float* out = f32(env, a[4], k * C * s * s, "out");
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+      Chain* c = chain[size_t(p)];
+      if (!c) continue;
+      c->in.set_data_handle(const_cast<float*>(in + p * chunk * S * S * net->inC));
+      c->out.set_data_handle(out + p * chunk * C * s * s);
+      dnnl::stream& st = thread_stream();
+      for (Step& step : c->steps) step.prim.execute(st, step.args);
+      st.wait();
+    }
+  });
+  napi_value r, v;
+  napi_create_array_with_length(env, 2, &r);
+  napi_create_int64(env, C, &v);
+  napi_set_element(env, r, 0, v);
+  napi_create_int64(env, s, &v);
+  napi_set_element(env, r, 1, v);
+  return r;
+}
+#endif
+
+}  // namespace
+
+void register_net(napi_env env, napi_value exports) {
+#ifdef ROT_TRACK_DNNL
+  napi_value fn;
+  napi_create_function(env, "netCreate", NAPI_AUTO_LENGTH, NetCreate, nullptr, &fn);
+  napi_set_named_property(env, exports, "netCreate", fn);
+  napi_create_function(env, "netRun", NAPI_AUTO_LENGTH, NetRun, nullptr, &fn);
+  napi_set_named_property(env, exports, "netRun", fn);
+#else
+  (void)env;
+  (void)exports;
+#endif
+}
+
+}  // namespace rtn
