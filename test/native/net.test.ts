@@ -105,5 +105,5 @@ test('what the runner cannot run goes to onnxruntime, with the reason', { skip }
   assert.equal(NativeNet.create(null, backbonePlan(net.backbone)).net, null);
   assert.throws(() => addon!.netCreate!(Int32Array.of(0, 1, 1, 3, 1, 1, 5), [new Float32Array(9)], [new Float32Array(1)], 1),
     /NetCreate: spec: layer 0 is not a conv or pool this runner takes/);
-  assert.throws(() => addon!.netRun!({}, new Float32Array(3), 1, 1, new Float32Array(1)), /NetRun: net: not a network made by netCreate/);
+  assert.throws(() => addon!.netRun!({}, new Float32Array(3), 1, 1, new Float32Array(1), false), /NetRun: net: not a network made by netCreate/);
 });

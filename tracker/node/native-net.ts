@@ -9,7 +9,7 @@ import type { BackbonePlan } from '../engine/backbone-plan.js';
 /** The add-on's runner functions (src/net.cc). */
 export interface NativeNetAddon {
   netCreate?(spec: Int32Array, weights: Float32Array[], biases: Float32Array[], inChannels: number): unknown;
-  netRun?(net: unknown, crops: Float32Array, k: number, side: number, out: Float32Array): [number, number];
+  netRun?(net: unknown, crops: Float32Array, k: number, side: number, out: Float32Array, wide: boolean): [number, number];
 }
 
 /** The runner's layer list for `plan`, or why it cannot run it. */
@@ -34,10 +34,38 @@ export function nativeNetSpec(plan: BackbonePlan): { spec: Int32Array; weights: 
   return { spec: Int32Array.from(spec), weights, biases };
 }
 
+/**
+ * Conv work per crop (multiply-adds × 2) from which a batch runs as one chain on oneDNN's OpenMP threads rather than
+ * split over the add-on's threads (src/net.cc netRun): AlexNet's 5.4 GFLOP per 255² crop ran 49.7 → 38.0 ms per 3-scale
+ * search at 2 threads that way, the CPU-scale net's 0.2 GFLOP per 129² crop 1.59 → 1.94 ms (slower).
+ */
+export const WIDE_FLOP_PER_CROP = 1e9;
+
+/** Conv FLOPs (2 × multiply-adds) of one crop of side `size` through `plan`. */
+export function convFlops(plan: BackbonePlan, size: number): number {
+  let s = size;
+  let flops = 0;
+  for (const l of plan.layers) {
+    if (l.type === 'conv') {
+      const [O, I, k] = l.dims;
+      s = Math.floor((s - k) / l.stride) + 1;
+      flops += 2 * O * I * k * k * s * s;
+    } else if (l.type === 'maxpool' || l.type === 'avgpool') {
+      s = Math.floor((s - l.size) / l.stride) + 1;
+    }
+  }
+  return flops;
+}
+
 export class NativeNet {
   private out = new Float32Array(0);
+  /** Per crop side: whether a batch runs wide (see WIDE_FLOP_PER_CROP). */
+  private readonly wide = new Map<number, boolean>();
 
-  private constructor(private readonly addon: Required<NativeNetAddon>, private readonly handle: unknown, readonly inChannels: number) {}
+  private constructor(
+    private readonly addon: Required<NativeNetAddon>, private readonly handle: unknown, readonly inChannels: number,
+    private readonly plan: BackbonePlan,
+  ) {}
 
   /** The runner for `plan`, or null with the reason (see the file comment). */
   static create(addon: NativeNetAddon | null, plan: BackbonePlan): { net: NativeNet } | { net: null; reason: string } {
@@ -45,7 +73,7 @@ export class NativeNet {
     const s = nativeNetSpec(plan);
     if (typeof s === 'string') return { net: null, reason: `backbone "${plan.spec.name}" ${s} is not taken by the runner` };
     const handle = addon.netCreate(s.spec, s.weights, s.biases, plan.spec.inChannels);
-    return { net: new NativeNet(addon as Required<NativeNetAddon>, handle, plan.spec.inChannels) };
+    return { net: new NativeNet(addon as Required<NativeNetAddon>, handle, plan.spec.inChannels, plan) };
   }
 
   /**
@@ -55,7 +83,9 @@ export class NativeNet {
   run(crops: Float32Array, k: number, side: number, channels: number, outSide: number): Float32Array {
     const n = k * channels * outSide * outSide;
     if (this.out.length !== n) this.out = new Float32Array(n);
-    const [C, s] = this.addon.netRun(this.handle, crops, k, side, this.out);
+    let wide = this.wide.get(side);
+    if (wide === undefined) this.wide.set(side, (wide = convFlops(this.plan, side) >= WIDE_FLOP_PER_CROP));
+    const [C, s] = this.addon.netRun(this.handle, crops, k, side, this.out, wide);
     if (C !== channels || s !== outSide) throw new Error(`native runner: features [${C}, ${s}, ${s}], expected [${channels}, ${outSide}, ${outSide}]`);
     return this.out;
   }

@@ -8,7 +8,8 @@
 //
 // A chain is built per (batch, input side, part) on first use, on the calling thread, and kept: JIT code, the filters
 // reordered into the layouts the primitives chose, the activations between them, and its own scratchpad. A batch of k
-// crops splits over the add-on's threads; each part runs its own chain on one thread (oneDNN's OpenMP held at 1).
+// crops splits over the add-on's threads, each part running its own chain on one thread (oneDNN's OpenMP held at 1) —
+// or, for large convs (`wide`), one chain runs the batch with oneDNN's OpenMP threads (see netRun).
 #ifdef ROT_TRACK_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
@@ -79,7 +80,7 @@ struct Net {
   }
 
   std::unique_ptr<Chain> build(int64_t B, int64_t S) {
-    thread_stream();  // OpenMP held at one thread on this thread too
+    thread_stream();  // OpenMP held at one thread on this thread too (unless the caller set more)
     auto c = std::make_unique<Chain>();
     // a fresh attribute object per primitive (dnnl::primitive_attr copies share one object)
     auto attrs = [] {
@@ -226,13 +227,39 @@ NATIVE_FN(NetCreate) {
   return out;
 }
 
-// netRun(net, crops: Float32Array k·S·S·C (NHWC), k, S, out: Float32Array k·C'·s·s (NCHW)) → [C', s].
+// netRun(net, crops: Float32Array k·S·S·C (NHWC), k, S, out: Float32Array k·C'·s·s (NCHW), wide) → [C', s].
+// wide false: the batch splits over the add-on's threads, a single-threaded chain per part (3 crops on 2 threads: one
+// thread runs two); wide true: one chain over the batch with oneDNN's OpenMP threads inside each primitive — better for
+// large convs (AlexNet 127/255 at 2 threads: 49.7 → 38.0 ms per search run), worse for small ones (CPU scale: 1.59 →
+// 1.94 ms, and OpenMP's spinning workers then slow the frame's own kernels).
 NATIVE_FN(NetRun) {
-  auto a = get_args(env, info, 5);
+  auto a = get_args(env, info, 6);
+  bool wide = false;
+  check(env, napi_get_value_bool(env, a[5], &wide), "wide: expected a boolean");
   Net* net = net_of(env, a[0]);
   const int64_t k = int64_t(number(env, a[2])), S = int64_t(number(env, a[3]));
   if (k < 1 || S < 1) throw ArgError{"crop count and side must be positive"};
   const float* in = f32(env, a[1], k * S * S * net->inC, "crops");
+  if (wide && g_threads > 1) {
+    // one chain for the whole batch, oneDNN's OpenMP at the add-on's thread count (fixed in a primitive when it is made)
+    thread_stream();
+    omp_set_num_threads(g_threads);
+    Chain& c = net->chain(k, S, -g_threads);
+    float* out = f32(env, a[4], k * c.outC * c.outS * c.outS, "out");
+    c.in.set_data_handle(const_cast<float*>(in));
+    c.out.set_data_handle(out);
+    dnnl::stream& st = thread_stream();
+    for (Step& step : c.steps) step.prim.execute(st, step.args);
+    st.wait();
+    omp_set_num_threads(1);
+    napi_value r, v;
+    napi_create_array_with_length(env, 2, &r);
+    napi_create_int64(env, c.outC, &v);
+    napi_set_element(env, r, 0, v);
+    napi_create_int64(env, c.outS, &v);
+    napi_set_element(env, r, 1, v);
+    return r;
+  }
   const int64_t parts = std::min<int64_t>(k, g_threads), chunk = (k + parts - 1) / parts;
   std::vector<Chain*> chain(size_t(parts), nullptr);
   for (int64_t p = 0; p < parts; p++) {
