@@ -26,11 +26,11 @@ import { tf } from '../tracker/tf.js';
 import { initBackend } from '../tracker/node/backend.js';
 import { loadNativeAddon } from '../tracker/node/native-backend.js';
 import { loadTracker } from '../tracker/node/load-tracker.js';
-import { alexnetSpec } from '../tracker/backbone-spec.js';
+import { alexnetSpec, outputSize } from '../tracker/backbone-spec.js';
 import { Backbone } from '../tracker/backbones.js';
 import { SiamFCNet, SiamFCTracker } from '../tracker/siamfc.js';
 import type { RawFrame } from '../tracker/tracker.js';
-import { backbonePlan } from '../tracker/engine/backbone-plan.js';
+import { backbonePlan, convFlops } from '../tracker/engine/backbone-plan.js';
 import { TfjsEngine, type SiamFCEngine } from '../tracker/engine/engine.js';
 import { cropPatchesInto } from '../tracker/engine/crop.js';
 import { OnnxGraph } from '../tracker/engine/onnx-model.js';
@@ -95,20 +95,10 @@ function quantile(xs: number[], q: number): number {
 /** FLOPs (2 × multiply-adds) of the executed convs of the search branch on `k` crops, plus the xcorr. */
 function searchFlops(net: SiamFCNet, k: number): number {
   const plan = backbonePlan(net.backbone);
-  let s = net.geometry.instanceSize;
-  let flops = 0;
-  for (const l of plan.layers) {
-    if (l.type === 'conv') {
-      const [cout, cinG, kh] = l.dims;
-      s = Math.floor((s - kh) / l.stride) + 1;
-      flops += 2 * s * s * cout * cinG * kh * kh;
-    } else if (l.type === 'maxpool' || l.type === 'avgpool') {
-      s = Math.floor((s - l.size) / l.stride) + 1;
-    }
-  }
+  const s = outputSize(net.backbone.spec, net.geometry.instanceSize);
   const r = net.geometry.responseSize;
   const hz = s - r + 1;
-  return k * (flops + 2 * r * r * plan.outChannels * hz * hz);
+  return k * (convFlops(plan, net.geometry.instanceSize) + 2 * r * r * plan.outChannels * hz * hz);
 }
 
 /** One ceiling measurement: a large square matmul on one library at a thread count. */

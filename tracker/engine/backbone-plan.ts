@@ -156,3 +156,19 @@ export function backbonePlan(backbone: FeatureExtractor): BackbonePlan {
   }
   return { spec, layers, outChannels: backbone.outChannels };
 }
+
+/** Conv FLOPs (2 × multiply-adds) of one crop of side `size` through `plan` (grouped convs count their own inputs). */
+export function convFlops(plan: BackbonePlan, size: number): number {
+  let s = size;
+  let flops = 0;
+  for (const l of plan.layers) {
+    if (l.type === 'conv') {
+      const [O, I, k] = l.dims;
+      s = Math.floor((s - k) / l.stride) + 1;
+      flops += 2 * O * I * k * k * s * s;
+    } else if (l.type === 'maxpool' || l.type === 'avgpool') {
+      s = Math.floor((s - l.size) / l.stride) + 1;
+    }
+  }
+  return flops;
+}

@@ -4,7 +4,7 @@
  * crops `[k, S, S, C]` NHWC in, features `[k, C', s, s]` NCHW out. `NativeNet.create` returns null when the add-on has
  * no runner (not built with oneDNN) or the plan holds a layer it does not take (elu, centering, group pooling).
  */
-import type { BackbonePlan } from '../engine/backbone-plan.js';
+import { type BackbonePlan, convFlops } from '../engine/backbone-plan.js';
 
 /** The add-on's runner functions (src/net.cc). */
 export interface NativeNetAddon {
@@ -40,22 +40,6 @@ export function nativeNetSpec(plan: BackbonePlan): { spec: Int32Array; weights: 
  * search at 2 threads that way, the CPU-scale net's 0.2 GFLOP per 129² crop 1.59 → 1.94 ms (slower).
  */
 export const WIDE_FLOP_PER_CROP = 1e9;
-
-/** Conv FLOPs (2 × multiply-adds) of one crop of side `size` through `plan`. */
-export function convFlops(plan: BackbonePlan, size: number): number {
-  let s = size;
-  let flops = 0;
-  for (const l of plan.layers) {
-    if (l.type === 'conv') {
-      const [O, I, k] = l.dims;
-      s = Math.floor((s - k) / l.stride) + 1;
-      flops += 2 * O * I * k * k * s * s;
-    } else if (l.type === 'maxpool' || l.type === 'avgpool') {
-      s = Math.floor((s - l.size) / l.stride) + 1;
-    }
-  }
-  return flops;
-}
 
 export class NativeNet {
   private out = new Float32Array(0);
