@@ -8,7 +8,9 @@ import { availableParallelism } from 'node:os';
 import type { SiamFCNet } from '../../siamfc/network.js';
 import { type EngineName, type SiamFCEngine, TfjsEngine } from '../../engine/engine.js';
 import { loadOrt } from './ort.js';
-import { onnxEngineFor } from '../native-net-engine.js';
+import { NativeNetEngine, onnxEngineFor } from '../native-net-engine.js';
+
+const runnerLines = new Set<string>();
 import { lastFlagValue } from '../argv.js';
 
 /** What a caller may ask for. */
@@ -100,7 +102,16 @@ export function createEngine(
 ): SiamFCEngine | null {
   if (choice.engine !== 'onnx') return null;
   try {
-    return onnxEngineFor(net, { threads: choice.threads }, where);
+    const engine = onnxEngineFor(net, { threads: choice.threads }, where);
+    // the [engine] line named onnxruntime; say when this model runs on the add-on's oneDNN runner instead (once per line)
+    if (engine instanceof NativeNetEngine) {
+      const line = `[engine] ${where ?? 'model'}: ${engine.description}`;
+      if (!runnerLines.has(line)) {
+        runnerLines.add(line);
+        warn(line);
+      }
+    }
+    return engine;
   } catch (e) {
     if (!choice.auto) throw e;
     warn(`[engine] ${where ?? 'model'}: runs on tfjs — ${(e as Error).message}`);
