@@ -79,6 +79,8 @@ export class NativeNetEngine implements SiamFCEngine {
 /** Options of `onnxEngineFor`: OnnxEngine's, and `runner` ('auto': the native runner where it can run the net). */
 export interface OnnxEngineForOptions extends OnnxEngineOptions {
   runner?: 'auto' | 'onnxruntime';
+  /** Where a failed runner is reported before the fallback (default console.error). */
+  warn?: (msg: string) => void;
 }
 
 /** The engine `--engine onnx` builds over `net`: the native runner when possible (see the file comment), else OnnxEngine. */
@@ -92,10 +94,19 @@ export function onnxEngineFor(net: SiamFCNet, opts: OnnxEngineForOptions = {}, w
     const made = NativeNet.create(addon, plan);
     if (made.net) {
       const spec = net.backbone.spec;
-      return new NativeNetEngine(made.net, kernels.xcorr, {
+      const g = {
         exemplarSize: spec.exemplarSize, instanceSize: spec.instanceSize, channels: plan.outChannels,
         hz: outputSize(spec, spec.exemplarSize), hx: outputSize(spec, spec.instanceSize), outScale: net.outScale,
-      }, threads);
+      };
+      // build the chains now (JIT; an exemplar and a 3-scale search) so that oneDNN refusing a layer falls back here
+      try {
+        const C = spec.inChannels;
+        made.net.run(new Float32Array(g.exemplarSize ** 2 * C), 1, g.exemplarSize, g.channels, g.hz);
+        made.net.run(new Float32Array(3 * g.instanceSize ** 2 * C), 3, g.instanceSize, g.channels, g.hx);
+        return new NativeNetEngine(made.net, kernels.xcorr, g, threads);
+      } catch (e) {
+        (opts.warn ?? ((m: string) => console.error(m)))(`[engine] ${where ?? spec.name}: the oneDNN runner failed (${(e as Error).message}); onnxruntime runs it`);
+      }
     }
   }
   return OnnxEngine.fromNet(net, opts, where);

@@ -53,8 +53,6 @@ interface NativeHead {
   outScale: number;
   dims: Int32Array;
   out: Float32Array;
-  /** The backbone's output, reused run after run (`[k, C, s, s]`; replaced when k changes). */
-  features: OrtTensor | null;
 }
 
 export class OnnxEngine implements SiamFCEngine {
@@ -85,7 +83,7 @@ export class OnnxEngine implements SiamFCEngine {
     if (opts.xcorr === 'native' && !native) throw new Error('onnx engine: xcorr "native" needs the native add-on, which is not loaded');
     const m = exportSiamFCOnnx(net, { search: native ? 'backbone' : 'search', channelMultiple: opts.channelMultiple });
     const threads = opts.threads ?? availableParallelism();
-    const head = native ? { xcorr: native.xcorr, outScale: net.outScale, dims: new Int32Array(7), out: new Float32Array(0), features: null } : null;
+    const head = native ? { xcorr: native.xcorr, outScale: net.outScale, dims: new Int32Array(7), out: new Float32Array(0) } : null;
     return OnnxEngine.fromBytes(m.exemplar, m.search, `${where} (exported exemplar model)`, `${where} (exported search model)`,
       { exemplarSize: m.exemplarSize, instanceSize: m.instanceSize, responseSize: m.responseSize }, threads, opts.spin, head);
   }
@@ -146,14 +144,11 @@ export class OnnxEngine implements SiamFCEngine {
 
   /** The backbone on the `k` crops, then the responses `[k, T, r, r]` with exemplar kernels `[T, C, h, w]` in the add-on. */
   private nativeHead(head: NativeHead, k: number, kernel: OrtTensor): Float32Array {
-    const [T, C, h, w] = kernel.dims;
-    // the search features' side: the response side plus the exemplar features' side − 1
-    const H = this.geometry.responseSize + h - 1, W = this.geometry.responseSize + w - 1;
-    if (!head.features || head.features.dims[0] !== k || head.features.dims[1] !== C) {
-      head.features = ortTensor(new Float32Array(k * C * H * W), [k, C, H, W]);
-    }
-    const features = head.features;
-    this.searchSession.runInto({ x: this.searchInput!.tensor }, { nchw: features });
+    // onnxruntime-node hands every output over as a fresh copy (a preallocated output is written, then copied too)
+    const features = this.searchSession.run({ x: this.searchInput!.tensor }, ['nchw']).nchw;
+    const [, C, H, W] = features.dims;
+    const [T, Ck, h, w] = kernel.dims;
+    if (Ck !== C) throw new Error(`onnx engine: exemplar features have ${Ck} channels, search features ${C}`);
     const n = k * T * (H - h + 1) * (W - w + 1);
     // a fresh buffer when the size changes; reused otherwise (the caller reads it before the next frame)
     if (head.out.length !== n) head.out = new Float32Array(n);

@@ -124,21 +124,6 @@ export class OrtSession {
     }
   }
 
-  /**
-   * Run synchronously into preallocated output tensors (onnxruntime writes their data in place; their dims must be the
-   * outputs' dims). Spares an output allocation per run: a large output (the backbone's features) allocated afresh
-   * every frame made the run's time jump between ~2.3 and ~3.5 ms from process to process.
-   */
-  runInto(feeds: Record<string, OrtTensor>, outputs: Record<string, OrtTensor>): void {
-    if (!this.session) throw new Error(`${this.where}: session was disposed`);
-    for (const n of this.inputNames) if (!(n in feeds)) throw new Error(`${this.where}: missing input "${n}"`);
-    try {
-      this.session.run(feeds, outputs, {});
-    } catch (e) {
-      throw new Error(`${this.where}: run failed: ${(e as Error).message}`);
-    }
-  }
-
   /** Stop profiling and write the profile file (only with `profilePrefix`). */
   endProfiling(): void {
     this.session?.endProfiling();
