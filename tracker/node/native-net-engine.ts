@@ -89,7 +89,8 @@ export function onnxEngineFor(net: SiamFCNet, opts: OnnxEngineForOptions = {}, w
   const addon = loadNativeAddon();
   // the runner works on the add-on's threads (process-wide): only when the caller asks for that many
   const threads = addon?.getThreads() ?? 1;
-  if (opts.runner !== 'onnxruntime' && kernels && addon && !opts.spin && (opts.threads ?? threads) === threads) {
+  // (a build without oneDNN has no runner: no plan is folded for nothing)
+  if (opts.runner !== 'onnxruntime' && kernels && addon?.netCreate && !opts.spin && (opts.threads ?? threads) === threads) {
     const plan = backbonePlan(net.backbone);
     const made = NativeNet.create(addon, plan);
     if (made.net) {

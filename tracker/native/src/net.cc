@@ -227,6 +227,17 @@ NATIVE_FN(NetCreate) {
   return out;
 }
 
+// [C', s] for JavaScript.
+napi_value side_pair(napi_env env, int64_t C, int64_t s) {
+  napi_value r, v;
+  napi_create_array_with_length(env, 2, &r);
+  napi_create_int64(env, C, &v);
+  napi_set_element(env, r, 0, v);
+  napi_create_int64(env, s, &v);
+  napi_set_element(env, r, 1, v);
+  return r;
+}
+
 // netRun(net, crops: Float32Array k·S·S·C (NHWC), k, S, out: Float32Array k·C'·s·s (NCHW), wide) → [C', s].
 // wide false: the batch splits over the add-on's threads, a single-threaded chain per part (3 crops on 2 threads: one
 // thread runs two); wide true: one chain over the batch with oneDNN's OpenMP threads inside each primitive — better for
@@ -241,9 +252,13 @@ NATIVE_FN(NetRun) {
   if (k < 1 || S < 1) throw ArgError{"crop count and side must be positive"};
   const float* in = f32(env, a[1], k * S * S * net->inC, "crops");
   if (wide && g_threads > 1) {
-    // one chain for the whole batch, oneDNN's OpenMP at the add-on's thread count (fixed in a primitive when it is made)
+    // one chain for the whole batch, oneDNN's OpenMP at the add-on's thread count (fixed in a primitive when it is made),
+    // back at one thread on the way out — also when oneDNN throws (this thread's GEMMs must stay single-threaded)
     thread_stream();
-    omp_set_num_threads(g_threads);
+    struct OmpWide {
+      OmpWide() { omp_set_num_threads(g_threads); }
+      ~OmpWide() { omp_set_num_threads(1); }
+    } omp;
     Chain& c = net->chain(k, S, -g_threads);
     float* out = f32(env, a[4], k * c.outC * c.outS * c.outS, "out");
     c.in.set_data_handle(const_cast<float*>(in));
@@ -251,14 +266,7 @@ NATIVE_FN(NetRun) {
     dnnl::stream& st = thread_stream();
     for (Step& step : c.steps) step.prim.execute(st, step.args);
     st.wait();
-    omp_set_num_threads(1);
-    napi_value r, v;
-    napi_create_array_with_length(env, 2, &r);
-    napi_create_int64(env, c.outC, &v);
-    napi_set_element(env, r, 0, v);
-    napi_create_int64(env, c.outS, &v);
-    napi_set_element(env, r, 1, v);
-    return r;
+    return side_pair(env, c.outC, c.outS);
   }
   const int64_t parts = std::min<int64_t>(k, g_threads), chunk = (k + parts - 1) / parts;
   std::vector<Chain*> chain(size_t(parts), nullptr);
@@ -279,13 +287,7 @@ NATIVE_FN(NetRun) {
       st.wait();
     }
   });
-  napi_value r, v;
-  napi_create_array_with_length(env, 2, &r);
-  napi_create_int64(env, C, &v);
-  napi_set_element(env, r, 0, v);
-  napi_create_int64(env, s, &v);
-  napi_set_element(env, r, 1, v);
-  return r;
+  return side_pair(env, C, s);
 }
 #endif
 
