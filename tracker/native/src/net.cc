@@ -238,11 +238,52 @@ napi_value side_pair(napi_env env, int64_t C, int64_t s) {
   return r;
 }
 
+// The first exception of the parts running on the pool's threads, for the calling thread to throw (an exception must
+// not leave a worker thread: that ends the process).
+class FirstError {
+ public:
+  template <typename F>
+  void guard(F f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(m_);
+      if (msg_.empty()) msg_ = e.what();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m_);
+      if (msg_.empty()) msg_ = "unknown error";
+    }
+  }
+  void rethrow() const {
+    if (!msg_.empty()) throw ArgError{"oneDNN: " + msg_};
+  }
+
+ private:
+  std::mutex m_;
+  std::string msg_;
+};
+
+// One chain on this thread over the crops at `in`, features to `out`.
+void runChain(Chain& c, const float* in, float* out) {
+  c.in.set_data_handle(const_cast<float*>(in));
+  c.out.set_data_handle(out);
+  dnnl::stream& st = thread_stream();
+  for (Step& step : c.steps) step.prim.execute(st, step.args);
+  st.wait();
+}
+
 // netRun(net, crops: Float32Array k·S·S·C (NHWC), k, S, out: Float32Array k·C'·s·s (NCHW), wide) → [C', s].
 // wide false: the batch splits over the add-on's threads, a single-threaded chain per part (3 crops on 2 threads: one
 // thread runs two); wide true: one chain over the batch with oneDNN's OpenMP threads inside each primitive — better for
 // large convs (AlexNet 127/255 at 2 threads: 49.7 → 38.0 ms per search run), worse for small ones (CPU scale: 1.59 →
 // 1.94 ms, and OpenMP's spinning workers then slow the frame's own kernels).
+// When the crops do not divide evenly, the larger parts come last: the calling thread claims the first part and a
+// worker the next, and a worker left idle for long falls asleep (pool.h: after 200 µs) — with 3 crops split 2 + 1 and
+// the 2 first, the worker sat idle for half the run (CPU-scale net: 0.79 against 1.56 ms, ONEDNN_VERBOSE) and the
+// frame's next kernel waited for it to wake. The caller spins until the job ends, so it takes the short part.
+// CPU-scale frame at 2 threads in bench:peer's pattern (`profile-track-frame.ts --threads 2 --gap-ms 200`, three
+// interleaved pairs): 2.47–2.68 against 3.00–3.30 ms, p90 2.67–2.92 against 3.76–4.71; next to one busy process
+// 4.16–4.36 against 4.37–4.45.
 NATIVE_FN(NetRun) {
   auto a = get_args(env, info, 6);
   bool wide = false;
@@ -261,32 +302,25 @@ NATIVE_FN(NetRun) {
     } omp;
     Chain& c = net->chain(k, S, -g_threads);
     float* out = f32(env, a[4], k * c.outC * c.outS * c.outS, "out");
-    c.in.set_data_handle(const_cast<float*>(in));
-    c.out.set_data_handle(out);
-    dnnl::stream& st = thread_stream();
-    for (Step& step : c.steps) step.prim.execute(st, step.args);
-    st.wait();
+    runChain(c, in, out);
     return side_pair(env, c.outC, c.outS);
   }
-  const int64_t parts = std::min<int64_t>(k, g_threads), chunk = (k + parts - 1) / parts;
+  // part p: crops [first[p], first[p + 1]), the larger parts last (see above)
+  const int64_t parts = std::min<int64_t>(k, g_threads);
+  std::vector<int64_t> first(size_t(parts) + 1, 0);
+  for (int64_t p = 0; p < parts; p++) first[size_t(p) + 1] = first[size_t(p)] + k / parts + (p >= parts - k % parts);
   std::vector<Chain*> chain(size_t(parts), nullptr);
-  for (int64_t p = 0; p < parts; p++) {
-    const int64_t b = std::min(k, (p + 1) * chunk) - p * chunk;
-    if (b > 0) chain[size_t(p)] = &net->chain(b, S, p);
-  }
+  for (int64_t p = 0; p < parts; p++) chain[size_t(p)] = &net->chain(first[size_t(p) + 1] - first[size_t(p)], S, p);
   const int64_t C = chain[0]->outC, s = chain[0]->outS;
   float* out = f32(env, a[4], k * C * s * s, "out");
+  FirstError err;
   parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; p++) {
-      Chain* c = chain[size_t(p)];
-      if (!c) continue;
-      c->in.set_data_handle(const_cast<float*>(in + p * chunk * S * S * net->inC));
-      c->out.set_data_handle(out + p * chunk * C * s * s);
-      dnnl::stream& st = thread_stream();
-      for (Step& step : c->steps) step.prim.execute(st, step.args);
-      st.wait();
+      const int64_t f = first[size_t(p)];
+      err.guard([&] { runChain(*chain[size_t(p)], in + f * S * S * net->inC, out + f * C * s * s); });
     }
   });
+  err.rethrow();
   return side_pair(env, C, s);
 }
 #endif
