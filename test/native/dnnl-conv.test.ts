@@ -10,6 +10,8 @@ import { nativeOrSkip, relErr, rng, int } from './util.js';
 const reg = nativeOrSkip();
 const addon = reg.ok ? loadNativeAddon()! : null;
 const dnnl = !!addon && addon.blasInfo().startsWith('oneDNN') && typeof addon.setConvEngine === 'function';
+// ROT_TRACK_CONV as a mask (−1: unset, auto)
+const envMask = ({ dnnl: 7, im2col: 0, 'dnnl-forward': 1 } as Record<string, number>)[process.env.ROT_TRACK_CONV ?? ''] ?? -1;
 
 test('a oneDNN build runs its conv primitives (CI installs libdnnl-dev)', { skip: !reg.ok }, (t) => {
   if (!dnnl) {
@@ -17,14 +19,27 @@ test('a oneDNN build runs its conv primitives (CI installs libdnnl-dev)', { skip
     t.skip('this build has no oneDNN: only im2col convs to test');
     return;
   }
-  assert.equal(addon!.convEngine!(), Number(process.env.ROT_TRACK_CONV === 'dnnl' ? 7 : process.env.ROT_TRACK_CONV === 'im2col' ? 0 : 1),
-    'the default mask is forward only (ROT_TRACK_CONV unset)');
+  const a = addon!;
+  const threads0 = a.getThreads();
+  try {
+    for (const threads of [1, 2]) {
+      a.setThreads(threads);
+      assert.equal(a.convEngine!(), envMask >= 0 ? envMask : threads > 1 ? 7 : 1,
+        `the mask at ${threads} thread(s) (ROT_TRACK_CONV ${process.env.ROT_TRACK_CONV ?? 'unset'}): all three at 2 threads or more, forward only at 1`);
+    }
+    a.setConvEngine!(1);
+    assert.equal(a.convEngine!(), 1, 'an explicit mask holds whatever the thread count');
+    a.setConvEngine!(-1);
+    assert.equal(a.convEngine!(), 7, 'auto again at 2 threads');
+  } finally {
+    a.setConvEngine!(envMask);
+    a.setThreads(threads0);
+  }
 });
 
 test('oneDNN convs and their gradients equal the im2col ones on random geometries at 1–3 threads', { skip: !dnnl }, () => {
   const a = addon!;
   const rand = rng(9001);
-  const mask0 = a.convEngine!();
   const threads0 = a.getThreads();
   const r = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
   try {
@@ -62,7 +77,7 @@ test('oneDNN convs and their gradients equal the im2col ones on random geometrie
       }
     }
   } finally {
-    a.setConvEngine!(mask0);
+    a.setConvEngine!(envMask);
     a.setThreads(threads0);
   }
 });

@@ -73,7 +73,10 @@ export interface NativeAddon extends FusedAddon {
   /** Bounds one thread's im2col block (floats; default 16 Mi); tests shrink it to one row per block to cover the block loops. */
   setScratchLimit(floats: number): void;
   blasInfo(): string;
-  /** Which ungrouped convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; src/dnnl_conv.h). */
+  /**
+   * Which ungrouped convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; −1 auto: all three
+   * at 2 threads or more, forward only at 1; src/dnnl_conv.h). `convEngine()` is the mask in use at the current thread count.
+   */
   setConvEngine?(mask: number): void;
   convEngine?(): number;
   /** A tracked frame's crops and response upsampling (src/frame.cc; tracker/engine/frame-kernels.ts). */

@@ -5,9 +5,9 @@
 // Why: on the CPU-scale SiamFC convs (batch 8, NHWC; a standalone harness, one thread) oneDNN's forward conv ran
 // 190–195 GFLOP/s where im2col + sgemm ran 130–155 — the im2col copy is memory-bound. It is what PyTorch runs its CPU
 // convs on. In the add-on the forward pass gained (bench-native's AlexNet-×0.5 forward b8: 206 → 164 ms at 1 thread,
-// 117 → 90 at 2), the gradients did not (its backward convs 241 → 287 ms at 1 thread, 104 → 144 at 2: oneDNN 2.6 has
-// ONEDNN_VERBOSE showed jit:avx512_core gradient kernels where the forward got brgconv), so only the forward pass
-// takes these by default (dnnl_conv_mask).
+// 117 → 90 at 2); the gradients (jit:avx512_core kernels in ONEDNN_VERBOSE, where the forward got brgconv) lost in
+// session 11 (backward convs 241 → 287 ms at 1 thread, 104 → 144 at 2) and gained at 2 threads in session 13 (125 →
+// 109), so they take these by default at 2 threads or more only (dnnl_conv_mask).
 //
 // Primitives are created once per geometry (JIT compilation costs milliseconds), on the calling thread, and cached for
 // the process; parts of one batch run the same primitive on several threads at once, so each primitive takes its
@@ -31,21 +31,33 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common.h"
+
 extern "C" void omp_set_num_threads(int);
 
 namespace rtn {
 
 // Which convs take oneDNN's primitives: a mask of 1 (forward), 2 (input gradient), 4 (filter gradient); the others
-// run im2col + sgemm. ROT_TRACK_CONV=dnnl-forward (the default) → 1, dnnl → 7, im2col → 0, read once;
-// setConvEngine(mask) changes it.
-inline int& dnnl_conv_mask() {
+// run im2col + sgemm. ROT_TRACK_CONV=dnnl → 7, dnnl-forward → 1, im2col → 0; unset (or auto): the gradients too when
+// the add-on runs 2 threads or more, forward only on one — measured in session 13 (train-step-cpu.ts --model siamfc,
+// interleaved): at 2 threads 25.8–28.9 ms per step with oneDNN's gradients against 29.1–31.1 with im2col's (five
+// pairs), at 1 thread 44.3–49.2 against 41.1–44.5; bench-native's AlexNet-×0.5 backward convs at 2 threads 109
+// against 125 ms, 1 thread 234 against 229. Read once; setConvEngine(mask, or −1 for auto) changes it.
+inline int& dnnl_conv_setting() {
   static int mask = [] {
     const char* s = std::getenv("ROT_TRACK_CONV");
     if (s && std::strcmp(s, "im2col") == 0) return 0;
     if (s && std::strcmp(s, "dnnl") == 0) return 7;
-    return 1;
+    if (s && std::strcmp(s, "dnnl-forward") == 0) return 1;
+    return -1;
   }();
   return mask;
+}
+
+// The mask in use at the add-on's current thread count.
+inline int dnnl_conv_mask() {
+  const int m = dnnl_conv_setting();
+  return m >= 0 ? m : (g_threads > 1 ? 7 : 1);
 }
 
 // One ungrouped conv's geometry (NHWC activations, [KH, KW, C, OC] filter); dh, dw ≥ 1 as tfjs counts dilation.

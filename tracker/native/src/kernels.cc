@@ -1152,11 +1152,13 @@ NATIVE_FN(ConvGroups) {
 }
 
 // setConvEngine(mask): which ungrouped convs run oneDNN's primitives — 1 forward, 2 input gradient, 4 filter
-// gradient, 0 none (dnnl_conv.h; no effect without oneDNN). convEngine() → the mask in use (always 0 without oneDNN).
+// gradient, 0 none, −1 auto (dnnl_conv.h; no effect without oneDNN). convEngine() → the mask in use at the current
+// thread count (always 0 without oneDNN).
 NATIVE_FN(SetConvEngine) {
   auto a = get_args(env, info, 1);
 #ifdef ROT_TRACK_DNNL
-  dnnl_conv_mask() = int(number(env, a[0])) & 7;
+  const int mask = int(number(env, a[0]));
+  dnnl_conv_setting() = mask < 0 ? -1 : mask & 7;
 #else
   (void)a;
 #endif
