@@ -82,15 +82,16 @@ export function rssGrowth(samples: readonly SoakSample[], from: number, to: numb
  */
 export function rssWindowGrowth(samples: readonly SoakSample[], from: number, to: number): number {
   const mid = Math.floor((from + to) / 2);
-  const rss = (a: number, b: number) => {
+  const byStep = new Map(samples.map((x) => [x.step, x.rss]));
+  const median = (a: number, b: number) => {
     const v: number[] = [];
     for (let step = a; step <= b; step++) {
-      const s = samples.find((x) => x.step === step);
-      if (!s) throw new Error(`rssWindowGrowth: no sample at step ${step}`);
-      v.push(s.rss);
+      const rss = byStep.get(step);
+      if (rss === undefined) throw new Error(`rssWindowGrowth: no sample at step ${step}`);
+      v.push(rss);
     }
     return v.sort((x, y) => x - y)[Math.floor(v.length / 2)];
   };
-  const first = rss(from, mid - 1), second = rss(mid, to);
+  const first = median(from, mid - 1), second = median(mid, to);
   return (second - first) / first;
 }

@@ -22,6 +22,8 @@ const STEPS = 300;
  * "ien: RSS 174 MB after step 1, 246 MB after 50, 287 MB after 300 (16.4%)", with 100 "190 MB, 279 MB after 100,
  * 289 MB after 300 (3.8%)"; run for 400 steps, the same model stayed at 282–287 MB from step 150 on. */
 const WARM = 100;
+/** The first step of the second window (rssWindowGrowth's halfway). */
+const MID = (WARM + STEPS) / 2;
 /** The median RSS of steps [WARM + 100, STEPS] may exceed that of steps [WARM, WARM + 100) by this much (garbage
  * collection is lazy; a leak of one step's activations per step would add ~150 MB over the 200 steps, ~75 MB between
  * the medians). Medians, not the samples at WARM and STEPS: one sample can catch the heap before it settled. */
@@ -56,8 +58,8 @@ for (const kind of ['ien', 'none'] as const) {
     const mb = (b: number) => (b / 2 ** 20).toFixed(0);
     const at = (n: number) => samples[n - 1].rss;
     console.log(`${kind}: RSS ${mb(at(1))} MB after step 1, ${mb(at(WARM))} MB after ${WARM}, ${mb(at(STEPS))} MB after ${STEPS} ` +
-      `(medians of steps ${WARM}–${(WARM + STEPS) / 2 - 1} and ${(WARM + STEPS) / 2}–${STEPS}: ${(100 * growth).toFixed(1)}%); ${counts[1]} tensors alive throughout`);
-    assert.ok(growth < MAX_RSS_GROWTH, `median RSS grew ${(100 * growth).toFixed(1)}% from steps ${WARM}–${(WARM + STEPS) / 2 - 1} to ${(WARM + STEPS) / 2}–${STEPS}`);
+      `(medians of steps ${WARM}–${MID - 1} and ${MID}–${STEPS}: ${(100 * growth).toFixed(1)}%); ${counts[1]} tensors alive throughout`);
+    assert.ok(growth < MAX_RSS_GROWTH, `median RSS grew ${(100 * growth).toFixed(1)}% from steps ${WARM}–${MID - 1} to ${MID}–${STEPS}`);
     optimizer.dispose();
     net.dispose();
     assert.equal(tf.memory().numTensors, before, `everything released after dispose (${tf.memory().numTensors} vs ${before})`);

@@ -279,9 +279,9 @@ void runChain(Chain& c, const float* in, float* out) {
 // 1.94 ms, and OpenMP's spinning workers then slow the frame's own kernels).
 // When the crops do not divide evenly, the larger parts come last: the calling thread claims the first part (it
 // claims right after publishing the job, so a worker rarely gets there first), a worker the next, and a worker left
-// idle for long falls asleep (pool.h: after 200 µs) — with 3 crops split 2 + 1 and
-// the 2 first, the worker sat idle for half the run (CPU-scale net: 0.79 against 1.56 ms, ONEDNN_VERBOSE) and the
-// frame's next kernel waited for it to wake. The caller spins until the job ends, so it takes the short part.
+// idle for long falls asleep (pool.h: after 200 µs) — with 3 crops split 2 + 1 and the 2 first, the worker sat idle
+// for half the run (CPU-scale net: 0.79 against 1.56 ms, ONEDNN_VERBOSE) and the frame's next kernel waited for it to
+// wake. The caller spins until the job ends, so it takes the short part.
 // CPU-scale frame at 2 threads in bench:peer's pattern (`profile-track-frame.ts --threads 2 --gap-ms 200`, three
 // interleaved pairs): 2.47–2.68 against 3.00–3.30 ms, p90 2.67–2.92 against 3.76–4.71; next to one busy process
 // 4.16–4.36 against 4.37–4.45.
