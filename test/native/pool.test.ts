@@ -65,6 +65,20 @@ test('worker pool: 3,000 mixed jobs at 1–4 threads give the one-thread results
   assert.ok(worst < 1e-5, `conv results differ from one thread by ${worst}`);
 });
 
+test('worker pool: the calling thread always runs part 0, every part runs once per job', { skip }, () => {
+  const a = loadNativeAddon()!;
+  assert.ok(a.poolProbe, 'this build has poolProbe');
+  for (const parts of [2, 3, 5]) {
+    // 3,000 jobs each: workers spinning between jobs (they could claim part 0 before the caller did, before session 14)
+    const onCaller = a.poolProbe(parts, 3000);
+    assert.equal(onCaller[0], 3000, `${parts} parts: part 0 ran on the caller in ${onCaller[0]} of 3,000 jobs`);
+  }
+  // the workers, woken, take parts too: the pool is not running everything on the caller
+  const spread = a.poolProbe(2, 3000);
+  assert.ok(spread[1] < 3000, `part 1 ran on the caller in all 3,000 jobs: no worker ever took it`);
+  assert.throws(() => a.poolProbe!(1, 10), /parts must be in \[2, 64\]/);
+});
+
 test('two JS threads running convs at once on the add-on get the one-thread results', { skip }, async () => {
   const a = loadNativeAddon()!;
   const ref = withThreads(a, 1, () => {

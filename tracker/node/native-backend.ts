@@ -68,6 +68,8 @@ export interface NativeAddon extends FusedAddon {
   bnGradSums(x: Float32Array, dy: Float32Array, mean: Float32Array, sums: Float64Array, n: number, channels: number): void;
   setThreads(n: number): void;
   getThreads(): number;
+  /** Per part of `jobs` pool jobs of `parts` parts, how often it ran on the calling thread (a probe for the pool's tests). */
+  poolProbe?(parts: number, jobs: number): Int32Array;
   /** Present (and true) when conv params may carry a group count (tracker/node/native-group-conv.ts). */
   convGroups?(): boolean;
   /** Bounds one thread's im2col block (floats; default 16 Mi); tests shrink it to one row per block to cover the block loops. */

@@ -1182,6 +1182,42 @@ NATIVE_FN(GetThreads) {
   return v;
 }
 
+// poolProbe(parts, jobs) → Int32Array(parts): for each part, in how many of `jobs` pool jobs it ran on the calling
+// thread (test/native/pool.test.ts: part 0 always, pool.h). Throws when a part did not run exactly once per job.
+NATIVE_FN(PoolProbe) {
+  auto a = get_args(env, info, 2);
+  const double pd = number(env, a[0]), jd = number(env, a[1]);
+  if (!(pd >= 2 && pd <= 64 && jd >= 1 && jd <= 1e6)) throw ArgError{"poolProbe: parts must be in [2, 64] and jobs in [1, 10^6]"};
+  const int64_t parts = int64_t(pd), jobs = int64_t(jd);
+  const auto caller = std::this_thread::get_id();
+  std::vector<int32_t> onCaller(size_t(parts), 0), runs(size_t(parts), 0);
+  std::vector<char> mine(size_t(parts), 0), ran(size_t(parts), 0);
+  for (int64_t j = 0; j < jobs; j++) {
+    std::fill(mine.begin(), mine.end(), 0);
+    std::fill(ran.begin(), ran.end(), 0);
+    auto fn = [&](int64_t p) {  // each part writes only its own entries
+      ran[size_t(p)]++;
+      mine[size_t(p)] = std::this_thread::get_id() == caller;
+      volatile double x = 0;  // a little work, so that spinning workers claim parts while the caller runs its own
+      for (int i = 0; i < 2000; i++) x = x + i;
+    };
+    run_parts(parts, fn);
+    for (int64_t p = 0; p < parts; p++) {
+      runs[size_t(p)] += ran[size_t(p)];
+      onCaller[size_t(p)] += mine[size_t(p)];
+    }
+  }
+  for (int64_t p = 0; p < parts; p++) {
+    if (runs[size_t(p)] != jobs) throw ArgError{"poolProbe: part " + std::to_string(p) + " ran " + std::to_string(runs[size_t(p)]) + " times in " + std::to_string(jobs) + " jobs"};
+  }
+  napi_value buf, arr;
+  void* data = nullptr;
+  check(env, napi_create_arraybuffer(env, size_t(parts) * 4, &data, &buf), "create_arraybuffer");
+  std::memcpy(data, onCaller.data(), size_t(parts) * 4);
+  check(env, napi_create_typedarray(env, napi_int32_array, size_t(parts), buf, 0, &arr), "create_typedarray");
+  return arr;
+}
+
 NATIVE_FN(BlasInfo) {
   const char* cfg = openblas_get_config();
   const std::string text = gemm_name() + "; system BLAS: " + (cfg ? cfg : "");
@@ -1223,6 +1259,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"bnGradSums", BnGradSums},
       {"setThreads", SetThreads},
       {"getThreads", GetThreads},
+      {"poolProbe", PoolProbe},
       {"setScratchLimit", SetScratchLimit},
       {"mallocThresholds", MallocThresholds},
       {"blasInfo", BlasInfo},

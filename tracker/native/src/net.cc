@@ -277,8 +277,9 @@ void runChain(Chain& c, const float* in, float* out) {
 // thread runs two); wide true: one chain over the batch with oneDNN's OpenMP threads inside each primitive — better for
 // large convs (AlexNet 127/255 at 2 threads: 49.7 → 38.0 ms per search run), worse for small ones (CPU scale: 1.59 →
 // 1.94 ms, and OpenMP's spinning workers then slow the frame's own kernels).
-// When the crops do not divide evenly, the larger parts come last: the calling thread claims the first part (it
-// claims right after publishing the job, so a worker rarely gets there first), a worker the next, and a worker left
+// When the crops do not divide evenly, the larger parts come last: the calling thread runs the first part (pool.h
+// keeps part 0 for it; before session 14 it claimed it right after publishing, so a worker rarely got there first), a
+// worker the next, and a worker left
 // idle for long falls asleep (pool.h: after 200 µs) — with 3 crops split 2 + 1 and the 2 first, the worker sat idle
 // for half the run (CPU-scale net: 0.79 against 1.56 ms, ONEDNN_VERBOSE) and the frame's next kernel waited for it to
 // wake. The caller spins until the job ends, so it takes the short part.

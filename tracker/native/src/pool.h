@@ -6,7 +6,8 @@
 // the call (scripts/native-wake.cjs). A CPU-scale training step makes ~100 such calls. OpenMP runtimes (PyTorch's)
 // keep their threads spinning for a while after a parallel region for the same reason.
 //
-// A job is `parts` calls task(ctx, part): the caller claims parts like the workers, and returns once all are done.
+// A job is `parts` calls task(ctx, part): the caller runs part 0, then claims parts like the workers, and returns once
+// all are done.
 // Parts are claimed from one 64-bit word — job id (32 bits) | parts (16) | next part (16) — so a worker that wakes
 // late can only claim a part of the job that is running, never run a part twice or a finished job's part. Workers spin
 // on that word for `spin_us` (ROT_TRACK_SPIN_US, default 200; 0: sleep at once) after their last job, then sleep on a
@@ -62,11 +63,15 @@ class WorkerPool {
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
     job_ = (job_ + 1) & 0xffffffffu;
-    state_.store((job_ << 32) | (uint64_t(parts) << 16), std::memory_order_seq_cst);
+    // Part 0 is the caller's: the word is published with part 1 next, so a worker spinning on it can never take part 0
+    // (NetRun puts the lighter part first for the caller, which spins until the job ends anyway).
+    state_.store((job_ << 32) | (uint64_t(parts) << 16) | 1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       { std::lock_guard<std::mutex> lock(m_); }
       cv_.notify_all();
     }
+    task(ctx, 0);
+    done_.fetch_add(1, std::memory_order_acq_rel);
     claim_parts();
     while (done_.load(std::memory_order_acquire) < parts) cpu_relax();
     busy_.store(false, std::memory_order_release);
