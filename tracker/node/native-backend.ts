@@ -40,6 +40,7 @@ import { registerReduceGradients } from './native-reduce-grads.js';
 import { setFrameKernels, type FrameKernels } from '../engine/frame-kernels.js';
 import { outputPool } from './buffer-pool.js';
 import { applyMallocPolicy } from './malloc-thresholds.js';
+import { nativeEnvProblem } from './native-env.js';
 import type { NativeNetAddon } from './native-net.js';
 import { addonHasGroupConv, groupConvKernels, registerGroupConvGradient } from './native-group-conv.js';
 
@@ -132,6 +133,9 @@ function chooseOpenBlasCore(): void {
 /** The loaded add-on, or null with the reason in `nativeLoadError()`. */
 export function loadNativeAddon(): NativeAddon | null {
   if (addon || loadError) return addon;
+  // a switch the C++ would read as its default without a word is the user's error, not a missing add-on: thrown
+  const bad = nativeEnvProblem(process.env);
+  if (bad) throw new Error(`native add-on: ${bad}`);
   if (!existsSync(ADDON_PATH)) {
     loadError = `the native add-on is not built (${ADDON_PATH} missing: 'npm install' builds it when a C++ toolchain and ` +
       `libopenblas-dev are present; 'node tracker/native/scripts/build.cjs' retries)`;
@@ -159,8 +163,10 @@ export function nativeLoadError(): string | null {
   return loadError;
 }
 
-/** Threads from ROT_TRACK_THREADS, else every core. */
+/** Threads from ROT_TRACK_THREADS, else every core (a bad value is an error naming it, native-env.ts). */
 export function defaultNativeThreads(): number {
+  const bad = nativeEnvProblem({ ROT_TRACK_THREADS: process.env.ROT_TRACK_THREADS });
+  if (bad) throw new Error(`native add-on: ${bad}`);
   const env = Number.parseInt(process.env.ROT_TRACK_THREADS ?? '', 10);
   return Number.isFinite(env) && env >= 1 ? env : availableParallelism();
 }

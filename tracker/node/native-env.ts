@@ -1,0 +1,28 @@
+/**
+ * The native add-on's environment switches, checked before the add-on loads. Its C++ reads ROT_TRACK_CONV,
+ * ROT_TRACK_GEMM and ROT_TRACK_SPIN_US once, and took an unknown value for its default without a word (a typo such as
+ * ROT_TRACK_CONV=dnn ran "auto" and measured something else than asked); ROT_TRACK_THREADS fell back to every core.
+ * Here a bad value is an error that names the variable, the value and what it takes. Unset or empty: the default.
+ */
+
+/** Each switch: what it takes, for the message, and whether a value is one of them. */
+const SWITCHES: Readonly<Record<string, { takes: string; ok: (v: string) => boolean }>> = {
+  // src/dnnl_conv.h: which convs run oneDNN's primitives
+  ROT_TRACK_CONV: { takes: 'auto, dnnl, dnnl-forward or im2col', ok: (v) => ['auto', 'dnnl', 'dnnl-forward', 'im2col'].includes(v) },
+  // src/gemm.h: oneDNN's sgemm (default) or the system BLAS
+  ROT_TRACK_GEMM: { takes: 'dnnl or openblas', ok: (v) => v === 'dnnl' || v === 'openblas' },
+  // src/pool.h: µs an idle worker spins before it sleeps
+  ROT_TRACK_SPIN_US: { takes: 'a whole number of microseconds ≥ 0', ok: (v) => /^\d+$/.test(v) && Number(v) <= 2 ** 31 - 1 },
+  // native-backend.ts defaultNativeThreads: the add-on's threads
+  ROT_TRACK_THREADS: { takes: 'a whole number ≥ 1', ok: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 4096 },
+};
+
+/** What is wrong with the add-on's switches in `env` (one line naming the variable), or null when nothing is. */
+export function nativeEnvProblem(env: Readonly<Record<string, string | undefined>>): string | null {
+  for (const [name, s] of Object.entries(SWITCHES)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (!s.ok(v)) return `${name}=${JSON.stringify(v)}: expected ${s.takes} (or unset for the default)`;
+  }
+  return null;
+}
