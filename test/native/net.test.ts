@@ -107,3 +107,19 @@ test('what the runner cannot run goes to onnxruntime, with the reason', { skip }
     /NetCreate: spec: layer 0 is not a conv or pool this runner takes/);
   assert.throws(() => addon!.netRun!({}, new Float32Array(3), 1, 1, new Float32Array(1), false), /NetRun: net: not a network made by netCreate/);
 });
+
+test('a runner that fails while its chains are built: onnxruntime runs the net, and the warning says why', { skip }, async () => {
+  const { net } = await loadTracker('siamfc');
+  const failing = Object.create(addon!, { netRun: { value: () => { throw new Error('oneDNN refused a layer (test)'); } } });
+  const warnings: string[] = [];
+  const engine = onnxEngineFor(net, { addon: failing, warn: (m) => warnings.push(m) }, 'siamfc');
+  assert.ok(engine instanceof OnnxEngine, `got ${engine.constructor.name}`);
+  assert.deepEqual(warnings, ['[engine] siamfc: the oneDNN runner failed (oneDNN refused a layer (test)); onnxruntime runs it']);
+  // and it tracks: the same answer as onnxruntime asked for directly
+  const ort = onnxEngineFor(net, { runner: 'onnxruntime' });
+  const { exemplarSize: E, instanceSize: X } = net.geometry;
+  const z = crops(1, E), x = crops(3, X);
+  assert.deepEqual(engine.respond(engine.exemplar(z), x, 3).slice(), ort.respond(ort.exemplar(z), x, 3).slice());
+  engine.dispose();
+  ort.dispose();
+});

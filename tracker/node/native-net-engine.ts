@@ -11,7 +11,7 @@ import { backbonePlan } from '../engine/backbone-plan.js';
 import { outputSize } from '../backbone-spec.js';
 import { type FrameKernels, frameKernels } from '../engine/frame-kernels.js';
 import { type ExemplarFeatures, type SiamFCEngine, checkExemplarCrop, checkSearchCrops } from '../engine/engine.js';
-import { loadNativeAddon } from './native-backend.js';
+import { loadNativeAddon, type NativeAddon } from './native-backend.js';
 import { NativeNet } from './native-net.js';
 import { OnnxEngine, type OnnxEngineOptions } from './onnx/onnx-engine.js';
 
@@ -81,12 +81,14 @@ export interface OnnxEngineForOptions extends OnnxEngineOptions {
   runner?: 'auto' | 'onnxruntime';
   /** Where a failed runner is reported before the fallback (default console.error). */
   warn?: (msg: string) => void;
+  /** The add-on the runner comes from (default: the loaded one; tests pass one whose runner fails). */
+  addon?: NativeAddon | null;
 }
 
 /** The engine `--engine onnx` builds over `net`: the native runner when possible (see the file comment), else OnnxEngine. */
 export function onnxEngineFor(net: SiamFCNet, opts: OnnxEngineForOptions = {}, where?: string): SiamFCEngine {
   const kernels = opts.xcorr === 'graph' ? null : frameKernels();
-  const addon = loadNativeAddon();
+  const addon = opts.addon === undefined ? loadNativeAddon() : opts.addon;
   // the runner works on the add-on's threads (process-wide): only when the caller asks for that many
   const threads = addon?.getThreads() ?? 1;
   // (a build without oneDNN has no runner: no plan is folded for nothing)
