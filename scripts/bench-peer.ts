@@ -16,7 +16,7 @@
  *
  * When no Python with torch is found it says so and exits 0.
  *
- *   npm run bench:peer -- [--variants alexnet,siamfc] [--rounds 4] [--block 10] [--train-steps 3] [--train-turn 3] [--batch 8]
+ *   npm run bench:peer -- [--variants alexnet,siamfc] [--rounds 10] [--block 10] [--train-steps 3] [--train-turn 3] [--batch 8]
  *                         [--threads <cores>] [--malloc keep|default] [--python /usr/bin/python3] [--out reports/engines/peer.json]
  *                         [--md reports/engines/peer.md]
  *   npm run bench:peer -- --render reports/engines/peer.json reports/engines/peer.md   (markdown from a saved result)
@@ -314,6 +314,7 @@ async function benchPeer(argv: string[]): Promise<void> {
           const row: TrackRow = {
             variant, engine: e, description: desc.get(e)!, crops: `${E}/${X}`, scales, frames: s.n, fps: 1000 / s.mean,
             fpsP50: 1000 / s.p50, fpsP95: 1000 / s.p95, msP50: s.p50, msP95: s.p95, rssMb: m.rssMb as number, peakMb: m.peakMb as number,
+            times: times.get(e)!.map((t) => Math.round(t * 1000) / 1000),
           };
           track.push(row);
           console.log(`  ${variant.padEnd(8)} ${row.description.padEnd(40)} ${row.fps.toFixed(1).padStart(6)} fps  p50 ${row.msP50.toFixed(1)} ms  ` +

@@ -69,12 +69,16 @@ timed(engine as unknown as Record<string, unknown>, 'respond', 'respond');
 timed(core, 'locate', 'locate');
 const seq = benchFrames(60);
 const each: number[] = [];
+/** Per timed frame: whether a pause came right before it, and its parts (for `--gap-ms`: cold frames apart). */
+const rows: { cold: boolean; crops: number; respond: number; locate: number; frame: number }[] = [];
 let frames = 0;
 for (let pass = 0; pass < 5; pass++) {
   timing = pass > 0;
   tracker.init(seq[0], { x: 300, y: 150, width: 60, height: 60 });
   for (let i = 1; i < seq.length; i++) {
-    if (gapMs > 0 && i % block === 0) await new Promise((r) => setTimeout(r, gapMs));
+    const cold = gapMs > 0 && i % block === 0;
+    if (cold) await new Promise((r) => setTimeout(r, gapMs));
+    const before = { ...ms };
     const t0 = performance.now();
     tracker.update(seq[i]);
     if (timing) {
@@ -82,6 +86,7 @@ for (let pass = 0; pass < 5; pass++) {
       ms.frame += t;
       each.push(t);
       frames++;
+      rows.push({ cold, crops: ms.crops - before.crops, respond: ms.respond - before.respond, locate: ms.locate - before.locate, frame: t });
     }
   }
 }
@@ -90,5 +95,13 @@ const quantile = (v: number[], q: number) => v.slice().sort((x, y) => x - y)[Mat
 process.stdout.write(`${a.variant} on ${engine.description}: ${frames} frames, ms per frame — crops ${per(ms.crops)}, ` +
   `engine ${per(ms.respond)}, locate ${per(ms.locate)}, whole frame ${per(ms.frame)}` +
   ` (p50 ${quantile(each, 0.5).toFixed(2)}, p90 ${quantile(each, 0.9).toFixed(2)})\n`);
+if (gapMs > 0) {
+  for (const cold of [true, false]) {
+    const g = rows.filter((r) => r.cold === cold);
+    const m = (k: 'crops' | 'respond' | 'locate' | 'frame') => (g.reduce((s, r) => s + r[k], 0) / g.length).toFixed(2);
+    process.stdout.write(`  ${cold ? `right after a ${gapMs} ms pause` : 'the other frames'}: ${g.length} frames — crops ${m('crops')}, engine ${m('respond')}, ` +
+      `locate ${m('locate')}, whole frame ${m('frame')} (p50 ${quantile(g.map((r) => r.frame), 0.5).toFixed(2)})\n`);
+  }
+}
 tracker.dispose();
 engine.dispose();

@@ -15,7 +15,9 @@ export type PeerEngine = (typeof PEER_ENGINES)[number];
 /** Options of a bench run. */
 export interface PeerOptions {
   variants: PeerVariant[];
-  /** Rounds of tracking blocks: every round runs a block on each engine, in a rotated order. */
+  /** Rounds of tracking blocks: every round runs a block on each engine, in a rotated order. Default 10 (100 frames per
+   *  engine): with 4 rounds (40 frames, before session 14) two slow frames of one engine moved its mean fps by a quarter
+   *  (reports/engines/README.md, session 13, r3). */
   rounds: number;
   /** Frames per block. */
   block: number;
@@ -59,7 +61,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
     args: [...argv],
     options: {
       variants: { type: 'string', default: PEER_VARIANTS.join(',') },
-      rounds: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '10' },
       block: { type: 'string', default: '10' },
       'train-steps': { type: 'string', default: '3' },
       'train-turn': { type: 'string', default: '3' },
@@ -161,6 +163,15 @@ export interface TrackRow {
   variant: string; engine: PeerEngine; description: string; crops: string; scales: number;
   frames: number; fps: number; fpsP50: number; fpsP95: number; msP50: number; msP95: number;
   rssMb: number; peakMb: number;
+  /** Every timed frame's ms, in the order run (absent in results saved before session 14). */
+  times?: number[];
+}
+
+/** Frames that took more than twice the median frame: the tail that separates mean fps from fps at p50. */
+export function slowFrames(times: readonly number[]): number {
+  if (!times.length) return 0;
+  const p50 = stats(times).p50;
+  return times.filter((t) => t > 2 * p50).length;
 }
 /** One training row (ms of one batch step). */
 export interface TrainRow {
@@ -225,10 +236,10 @@ export function peerMarkdown(r: PeerResult): string {
     `Same computation: responses of the same exemplar + ${'3'} search crops, max |Δ| / max |ours|: ` +
       r.parity.map((p) => `${p.variant} torch vs ${p.vs} ${p.maxRelErr.toExponential(1)}`).join(', ') + '.',
     '',
-    '| variant | engine | crops z/x | scales | frames | fps (mean) | fps at p50 / p95 ms | ms p50 | ms p95 | RSS / peak MB |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| variant | engine | crops z/x | scales | frames | fps (mean) | fps at p50 / p95 ms | ms p50 | ms p95 | frames > 2× p50 | RSS / peak MB |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.track.map((x) => `| ${x.variant} | ${x.description} | ${x.crops} | ${x.scales} | ${x.frames} | ${f(x.fps)} | ` +
-      `${f(x.fpsP50)} / ${f(x.fpsP95)} | ${f(x.msP50)} | ${f(x.msP95)} | ${f(x.rssMb, 0)} / ${f(x.peakMb, 0)} |`),
+      `${f(x.fpsP50)} / ${f(x.fpsP95)} | ${f(x.msP50)} | ${f(x.msP95)} | ${x.times ? slowFrames(x.times) : '—'} | ${f(x.rssMb, 0)} / ${f(x.peakMb, 0)} |`),
   ];
   if (r.train.length) {
     lines.push('', '| variant | training step on | crops z/x (train) | batch | steps | ms p50 | ms best | peak MB |',

@@ -18,7 +18,7 @@ import {
   exportPeerWeights, readPeerWeights, tensorOf, writePeerWeights, type PeerManifest,
 } from '../../scripts/peer/peer-weights.js';
 import {
-  DEFAULT_PYTHONS, findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, roundOrder, stats, underLoad, type PeerResult,
+  DEFAULT_PYTHONS, findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, roundOrder, slowFrames, stats, underLoad, type PeerResult,
 } from '../../scripts/peer/bench-peer-lib.js';
 
 tf.setBackend('cpu');
@@ -148,7 +148,7 @@ test('bench:peer arguments: defaults, overrides, errors name the flag', () => {
   const d = parsePeerArgs([], 2);
   assert.deepEqual(d.variants, ['alexnet', 'siamfc']);
   assert.equal(d.threads, 2);
-  assert.equal(d.rounds, 4);
+  assert.equal(d.rounds, 10);
   assert.equal(d.batch, 8);
   assert.deepEqual(d.python, DEFAULT_PYTHONS);
   const o = parsePeerArgs(['--variants', 'siamfc', '--rounds', '2', '--block=5', '--train-steps', '0', '--threads', '1', '--python', '/x/py'], 2,
@@ -196,6 +196,11 @@ test('bench:peer markdown: rows, ratios ours / PyTorch, and the load note', () =
   assert.match(md, /training step rate, tfjs \/ torch \*\*0\.50×\*\* \(best steps 0\.48×\)/);
   assert.match(md, /taken under load/);
   assert.match(md, /torch vs onnx 1\.0e-6/);
+  assert.match(md, /\| 12\.0 \| — \| 200 \/ 210 \|/); // no frame times saved: no slow-frame count
+  const timed = peerMarkdown({ ...r, track: [{ ...r.track[0], times: [10, 10, 10, 25, 19, 10] }] });
+  assert.match(timed, /\| 12\.0 \| 1 \| 200 \/ 210 \|/); // 25 > 2 × p50 (10); 19 is not
+  assert.equal(slowFrames([]), 0);
+  assert.equal(slowFrames([1, 1, 1, 3, 2.5]), 2);
   assert.doesNotMatch(peerMarkdown({ ...r, loadavg: { before: [0.2, 0, 0], after: [2, 0, 0], duringMean1m: 2 } }), /taken under load/);
 });
 
