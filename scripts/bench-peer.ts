@@ -342,7 +342,7 @@ async function benchPeer(argv: string[]): Promise<void> {
             const s = stats(steps.get(e)!);
             const row: TrainRow = {
               variant, engine: e, description: desc.get(e)!, crops: trainCrops, batch: opts.batch, steps: s.n,
-              msP50: s.p50, msMin: s.min, peakMb: m.peakMb as number,
+              msP50: s.p50, msMin: s.min, peakMb: m.peakMb as number, times: steps.get(e)!.map((t) => Math.round(t * 100) / 100),
             };
             train.push(row);
             console.log(`  ${variant.padEnd(8)} training step b${opts.batch} ${trainCrops} ${row.description.padEnd(36)} ${row.msP50.toFixed(0).padStart(6)} ms p50 ` +

@@ -177,6 +177,8 @@ export function slowFrames(times: readonly number[]): number {
 export interface TrainRow {
   variant: string; engine: PeerEngine; description: string; crops: string; batch: number; steps: number;
   msP50: number; msMin: number; peakMb: number;
+  /** Every counted step's ms, in the order run (absent in results saved before session 14). */
+  times?: number[];
 }
 /** The whole result, as written to peer.json. */
 export interface PeerResult {
