@@ -19,6 +19,8 @@ test('native switches: accepted values, and errors that name the variable and wh
   assert.match(nativeEnvProblem({ ROT_TRACK_SPIN_US: '1e3' }) ?? '', /ROT_TRACK_SPIN_US/);
   assert.match(nativeEnvProblem({ ROT_TRACK_THREADS: '0' }) ?? '', /^ROT_TRACK_THREADS="0": expected a whole number ≥ 1/);
   assert.match(nativeEnvProblem({ ROT_TRACK_THREADS: 'two' }) ?? '', /ROT_TRACK_THREADS="two"/);
+  assert.equal(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: '0' }), null);
+  assert.match(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: 'off' }) ?? '', /^ROT_TRACK_NET_SPLIT="off": expected 0 or 1/);
 });
 
 test('a process with a bad switch stops with one line naming it (no silent default, no fallback to another backend)', () => {

@@ -9,13 +9,20 @@
 // A chain is built per (batch, input side, part) on first use, on the calling thread, and kept: JIT code, the filters
 // reordered into the layouts the primitives chose, the activations between them, and its own scratchpad. A batch of k
 // crops splits over the add-on's threads, each part running its own chain on one thread (oneDNN's OpenMP held at 1) —
-// or, for large convs (`wide`), one chain runs the batch with oneDNN's OpenMP threads (see netRun).
+// or, for large convs (`wide`), one chain runs the batch with oneDNN's OpenMP threads (see netRun). 3 crops on 2
+// threads (a SiamFC frame) split inside the net instead: chains of the layers before and after the first Winograd
+// conv (run_split).
 #ifdef ROT_TRACK_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,17 +66,29 @@ struct Step {
 };
 
 struct Chain {
-  dnnl::memory in, out;  // user memories: NHWC crops, NCHW features (handles set per run)
+  dnnl::memory in, out;  // user memories: NHWC crops, NCHW features (handles set per run, unless fixed)
+  bool fixedIn = false, fixedOut = false;  // a chain's own input buffer (a back part), or another chain's (a front part)
   std::vector<Step> steps;
   std::vector<unsigned char> scratch;
   int64_t outC = 0, outS = 0;
+};
+
+// The chains of the 3-crop schedule on 2 threads (NetRun): the back layers at batch 2 (crops 1 and 2) and the front
+// layers of one crop each, writing into the back chain's input.
+struct SplitChains {
+  Chain* back = nullptr;
+  Chain* front[2] = {nullptr, nullptr};
 };
 
 struct Net {
   int inC = 3;
   std::vector<LayerSpec> layers;
   std::vector<std::vector<float>> weight, bias;  // per conv layer (OIHW), in layer order
+  // where the 3-crop schedule cuts the layers: the first 3×3 stride-1 ungrouped conv after layer 0 (the Winograd
+  // convs, which run faster at batch 2), 0 when there is none (NetRun)
+  size_t split = 0;
   std::map<std::tuple<int64_t, int64_t, int64_t>, std::unique_ptr<Chain>> chains;
+  std::map<int64_t, SplitChains> splits;
   std::mutex m;
 
   Chain& chain(int64_t B, int64_t S, int64_t part) {
@@ -79,7 +98,35 @@ struct Net {
     return *c;
   }
 
-  std::unique_ptr<Chain> build(int64_t B, int64_t S) {
+  // The split schedule's chains for side S: the back first (its input buffer is where the fronts write).
+  SplitChains& split_chains(int64_t S) {
+    std::lock_guard<std::mutex> lock(m);
+    SplitChains& sc = splits[S];
+    if (!sc.back) {
+      auto back = build(2, S, split, layers.size(), nullptr);
+      const md whole = back->in.get_desc();
+      dnnl::memory::dims one = whole.dims();
+      one[0] = 1;
+      std::unique_ptr<Chain> f[2];
+      for (int i = 0; i < 2; i++) {
+        const dnnl::memory slot(whole.submemory_desc(one, {i, 0, 0, 0}), cpu(), back->in.get_data_handle());
+        f[i] = build(1, S, 0, split, &slot);
+      }
+      sc.back = back.get();
+      chains[{2, S, -1}] = std::move(back);
+      for (int i = 0; i < 2; i++) {
+        sc.front[i] = f[i].get();
+        chains[{1, S, -2 - i}] = std::move(f[i]);
+      }
+    }
+    return sc;
+  }
+
+  // Layers [from, until) for a batch of B crops of side S. from > 0: the chain's input is its own buffer, in the layout
+  // its first conv chose (layer `from` must be a conv); until < layers: the output goes into `sink` (another chain's input)
+  // instead of NCHW features.
+  std::unique_ptr<Chain> build(int64_t B, int64_t S, size_t from = 0, size_t until = SIZE_MAX, const dnnl::memory* sink = nullptr) {
+    until = std::min(until, layers.size());
     thread_stream();  // OpenMP held at one thread on this thread too (unless the caller set more)
     auto c = std::make_unique<Chain>();
     // a fresh attribute object per primitive (dnnl::primitive_attr copies share one object)
@@ -93,7 +140,16 @@ struct Net {
     c->in = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nhwc), cpu(), DNNL_MEMORY_NONE);
     dnnl::memory cur = c->in;
     size_t wi = 0;
-    for (const LayerSpec& l : layers) {
+    for (size_t li = 0; li < until; li++) {
+      const LayerSpec& l = layers[li];
+      if (li < from) {  // only its output shape
+        s = (s - l.k) / l.stride + 1;
+        if (l.type == 0) {
+          C = l.O;
+          wi++;
+        }
+        continue;
+      }
       if (l.type == 0) {
         const int64_t os = (s - l.k) / l.stride + 1;
         const md src({B, C, s, s}, dt::f32, tag::any), dst({B, l.O, os, os}, dt::f32, tag::any);
@@ -125,6 +181,11 @@ struct Net {
         }
         if (!wino) pd = make(dnnl::algorithm::convolution_direct);
         scratch = std::max(scratch, pd.scratchpad_desc().get_size());
+        if (li == from && from > 0) {  // a back part: its input buffer, in the layout this conv reads
+          c->in = dnnl::memory(pd.src_desc(), cpu());
+          c->fixedIn = true;
+          cur = c->in;
+        }
         cur = to(*c, cur, pd.src_desc());
         dnnl::memory w(pd.weights_desc(), cpu()), bm(b, cpu()), y(pd.dst_desc(), cpu());
         dnnl::memory wu(wUser, cpu(), weight[wi].data());
@@ -138,6 +199,7 @@ struct Net {
         C = l.O;
         s = os;
       } else {
+        if (li == from && from > 0) throw ArgError{"runner: a back part must start at a conv"};
         const int64_t os = (s - l.k) / l.stride + 1;
         const md dst({B, C, os, os}, dt::f32, tag::any);
         const auto alg = l.type == 1 ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -152,7 +214,12 @@ struct Net {
         s = os;
       }
     }
-    c->out = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nchw), cpu(), DNNL_MEMORY_NONE);
+    if (sink) {
+      c->out = *sink;
+      c->fixedOut = true;
+    } else {
+      c->out = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nchw), cpu(), DNNL_MEMORY_NONE);
+    }
     c->steps.push_back({dnnl::reorder(cur, c->out), {{DNNL_ARG_FROM, cur}, {DNNL_ARG_TO, c->out}}});
     c->outC = C;
     c->outS = s;
@@ -200,6 +267,10 @@ NATIVE_FN(NetCreate) {
     }
     net->layers.push_back(l);
     if (l.type == 0) convs++;
+  }
+  for (size_t i = 1; i < net->layers.size() && !net->split; i++) {
+    const LayerSpec& l = net->layers[i];
+    if (l.type == 0 && l.k == 3 && l.stride == 1 && l.groups == 1) net->split = i;
   }
   uint32_t nw = 0, nb = 0;
   check(env, napi_get_array_length(env, a[1], &nw), "weights length");
@@ -265,11 +336,80 @@ class FirstError {
 
 // One chain on this thread over the crops at `in`, features to `out`.
 void runChain(Chain& c, const float* in, float* out) {
-  c.in.set_data_handle(const_cast<float*>(in));
-  c.out.set_data_handle(out);
+  if (!c.fixedIn) c.in.set_data_handle(const_cast<float*>(in));
+  if (!c.fixedOut) c.out.set_data_handle(out);
   dnnl::stream& st = thread_stream();
   for (Step& step : c.steps) step.prim.execute(st, step.args);
   st.wait();
+}
+
+// ROT_TRACK_NET_SPLIT=0 runs 3 crops on 2 threads as 1 + 2 whole crops (A/B benchmarks of run_split).
+bool split_off() {
+  static const bool off = [] {
+    const char* v = std::getenv("ROT_TRACK_NET_SPLIT");
+    return v && std::strcmp(v, "0") == 0;
+  }();
+  return off;
+}
+
+// 3 crops on 2 threads, balanced: the caller runs crop 2's front layers (up to the first Winograd conv), then crop 0
+// whole at batch 1; the worker runs crop 1's front, waits for crop 2's, then the back layers of crops 1 and 2 at batch
+// 2 (Winograd F(4×4) needs a batch of 2; at batch 1 oneDNN 2.6 takes F(2×2)). Split 1 + 2 whole crops, the worker's
+// part took twice the caller's (CPU-scale net: 1.56 against 0.79 ms). Part 0 always runs on the caller (pool.h), so
+// the worker's wait ends: crop 2's front is the caller's first work; on a busy pool the parts run in order.
+// A one-shot flag the worker waits on: spinning briefly, then asleep — next to another busy process a spinning waiter
+// kept a core from the very thread it waited for (the frame took 5.3–8.4 ms against 4.3 for the 1 + 2 split).
+class ReadyFlag {
+ public:
+  void set() {
+    if (state_.exchange(1, std::memory_order_acq_rel) == 2) {
+      std::lock_guard<std::mutex> lock(m_);
+      cv_.notify_one();
+    }
+  }
+  void wait() {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(30);
+    for (int k = 0; state_.load(std::memory_order_acquire) != 1; k++) {
+      cpu_relax();
+      if ((k & 63) == 63 && std::chrono::steady_clock::now() >= until) {
+        std::unique_lock<std::mutex> lock(m_);
+        int idle = 0;
+        if (state_.compare_exchange_strong(idle, 2, std::memory_order_acq_rel)) {
+          cv_.wait(lock, [&] { return state_.load(std::memory_order_acquire) == 1; });
+        }
+        return;
+      }
+    }
+  }
+
+ private:
+  std::atomic<int> state_{0};  // 0 not set, 1 set, 2 a waiter sleeps
+  std::mutex m_;
+  std::condition_variable cv_;
+};
+
+napi_value run_split(napi_env env, Net* net, const float* in, int64_t S, napi_value outArg) {
+  SplitChains& sc = net->split_chains(S);
+  Chain& whole = net->chain(1, S, 0);
+  const int64_t C = whole.outC, s = whole.outS, inPer = S * S * net->inC, outPer = C * s * s;
+  float* out = f32(env, outArg, 3 * outPer, "out");
+  ReadyFlag ready;
+  FirstError err;
+  parallel_for(2, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+      if (p == 0) {
+        err.guard([&] { runChain(*sc.front[1], in + 2 * inPer, nullptr); });
+        ready.set();
+        err.guard([&] { runChain(whole, in, out); });
+      } else {
+        err.guard([&] { runChain(*sc.front[0], in + inPer, nullptr); });
+        ready.wait();
+        err.guard([&] { runChain(*sc.back, nullptr, out + outPer); });
+      }
+    }
+  });
+  err.rethrow();
+  return side_pair(env, C, s);
 }
 
 // netRun(net, crops: Float32Array k·S·S·C (NHWC), k, S, out: Float32Array k·C'·s·s (NCHW), wide) → [C', s].
@@ -307,8 +447,9 @@ NATIVE_FN(NetRun) {
     runChain(c, in, out);
     return side_pair(env, c.outC, c.outS);
   }
-  // part p: crops [first[p], first[p + 1]), the larger parts last (see above)
   const int64_t parts = std::min<int64_t>(k, g_threads);
+  if (k == 3 && parts == 2 && net->split > 0 && !split_off()) return run_split(env, net, in, S, a[4]);
+  // part p: crops [first[p], first[p + 1]), the larger parts last (see above)
   std::vector<int64_t> first(size_t(parts) + 1, 0);
   for (int64_t p = 0; p < parts; p++) first[size_t(p) + 1] = first[size_t(p)] + k / parts + (p >= parts - k % parts);
   std::vector<Chain*> chain(size_t(parts), nullptr);
