@@ -73,7 +73,7 @@ class WorkerPool {
     task(ctx, 0);
     done_.fetch_add(1, std::memory_order_acq_rel);
     claim_parts();
-    while (done_.load(std::memory_order_acquire) < parts) cpu_relax();
+    wait_parts(parts);
     busy_.store(false, std::memory_order_release);
     return true;
   }
@@ -85,6 +85,22 @@ class WorkerPool {
   }
 
   static uint64_t job_of(uint64_t s) { return s >> 32; }
+
+  // The caller waits for the workers' parts: spinning for 50 µs, then yielding the CPU at every check. A worker that
+  // shares the caller's CPU (the other cores busy, or more threads than cores) runs only once the caller stops; a
+  // caller spinning until the scheduler preempted it held such a worker back for a time slice per job.
+  void wait_parts(int64_t parts) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    bool spin = true;
+    for (int k = 0; done_.load(std::memory_order_acquire) < parts; k++) {
+      if (!spin) {
+        std::this_thread::yield();
+      } else {
+        cpu_relax();
+        if ((k & 63) == 63 && std::chrono::steady_clock::now() >= until) spin = false;
+      }
+    }
+  }
 
   // Claims and runs parts until none is left. A part claimed from the word belongs to the job the word names, whose
   // task_ / ctx_ the acquire makes visible, and that job cannot finish (and be replaced) before this part is done.
