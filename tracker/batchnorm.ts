@@ -56,7 +56,7 @@ export function applyBatchNorm(
   if (training && hasFusedKernel(BN_TRAIN_KERNEL) && y.dtype === 'float32') {
     // One kernel for statistics, normalisation and the Relu, and one for the whole gradient (through the statistics).
     const [out, mean, variance] = runFused(BN_TRAIN_KERNEL, { x: y, gamma: p.gamma, beta: p.beta }, { eps, fieldSize, relu });
-    updateMovingAveragesOnHost(p, mean, variance, size(y.shape) / (y.shape[3] / fieldSize), momentum);
+    updateMovingAverages(p, mean, variance, size(y.shape) / (y.shape[3] / fieldSize), momentum);
     return out as Tensor4D;
   }
   const out = normalise(y, p, training, eps, momentum, fieldSize);
@@ -87,25 +87,6 @@ function updateMovingAverages(p: BatchNormParams, mean: Tensor, variance: Tensor
   const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
   p.movingMean.assign(tf.add(tf.mul(p.movingMean, 1 - momentum), tf.mul(mean, momentum)));
   p.movingVar.assign(tf.add(tf.mul(p.movingVar, 1 - momentum), tf.mul(unbiased, momentum)));
-}
-
-/**
- * updateMovingAverages on a backend that keeps tensors in host memory (native-cpu, whose fused kernel this follows), in
- * float32 arithmetic as the op chain's kernels round it, without kernels. Inside `tf.variableGrads` every kernel is
- * recorded on the tape, and tfjs clones the inputs a kernel saves for its gradient (an Identity kernel each): the op
- * chain was 7 kernels and ~10 clones per BatchNorm for values no gradient reaches — about 100 of the ~330 kernel
- * calls of a CPU-scale SiamFC training step.
- */
-function updateMovingAveragesOnHost(p: BatchNormParams, mean: Tensor, variance: Tensor, n: number, momentum: number): void {
-  const bm = mean.dataSync(), bv = variance.dataSync(), mm = p.movingMean.dataSync(), mv = p.movingVar.dataSync();
-  const keep = Math.fround(1 - momentum), take = Math.fround(momentum), unbias = Math.fround(n / Math.max(1, n - 1));
-  const newMean = new Float32Array(bm.length), newVar = new Float32Array(bm.length);
-  for (let i = 0; i < bm.length; i++) {
-    newMean[i] = Math.fround(mm[i] * keep) + Math.fround(bm[i] * take);
-    newVar[i] = Math.fround(mv[i] * keep) + Math.fround(Math.fround(bv[i] * unbias) * take);
-  }
-  p.movingMean.assign(tf.tensor1d(newMean));
-  p.movingVar.assign(tf.tensor1d(newVar));
 }
 
 /**
