@@ -352,11 +352,6 @@ bool split_off() {
   return off;
 }
 
-// 3 crops on 2 threads, balanced: the caller runs crop 2's front layers (up to the first Winograd conv), then crop 0
-// whole at batch 1; the worker runs crop 1's front, waits for crop 2's, then the back layers of crops 1 and 2 at batch
-// 2 (Winograd F(4×4) needs a batch of 2; at batch 1 oneDNN 2.6 takes F(2×2)). Split 1 + 2 whole crops, the worker's
-// part took twice the caller's (CPU-scale net: 1.56 against 0.79 ms). Part 0 always runs on the caller (pool.h), so
-// the worker's wait ends: crop 2's front is the caller's first work; on a busy pool the parts run in order.
 // A one-shot flag the worker waits on: spinning briefly, then asleep — next to another busy process a spinning waiter
 // kept a core from the very thread it waited for (the frame took 5.3–8.4 ms against 4.3 for the 1 + 2 split).
 class ReadyFlag {
@@ -388,6 +383,11 @@ class ReadyFlag {
   std::condition_variable cv_;
 };
 
+// 3 crops on 2 threads, balanced: the caller runs crop 2's front layers (up to the first Winograd conv), then crop 0
+// whole at batch 1; the worker runs crop 1's front, waits for crop 2's, then the back layers of crops 1 and 2 at batch
+// 2 (Winograd F(4×4) needs a batch of 2; at batch 1 oneDNN 2.6 takes F(2×2)). Split 1 + 2 whole crops, the worker's
+// part took twice the caller's (CPU-scale net: 1.56 against 0.79 ms). Part 0 always runs on the caller (pool.h), so
+// the worker's wait ends: crop 2's front is the caller's first work; on a busy pool the parts run in order.
 napi_value run_split(napi_env env, Net* net, const float* in, int64_t S, napi_value outArg) {
   SplitChains& sc = net->split_chains(S);
   Chain& whole = net->chain(1, S, 0);
@@ -418,11 +418,10 @@ napi_value run_split(napi_env env, Net* net, const float* in, int64_t S, napi_va
 // large convs (AlexNet 127/255 at 2 threads: 49.7 → 38.0 ms per search run), worse for small ones (CPU scale: 1.59 →
 // 1.94 ms, and OpenMP's spinning workers then slow the frame's own kernels).
 // When the crops do not divide evenly, the larger parts come last: the calling thread runs the first part (pool.h
-// keeps part 0 for it; before session 14 it claimed it right after publishing, so a worker rarely got there first), a
-// worker the next, and a worker left
-// idle for long falls asleep (pool.h: after 200 µs) — with 3 crops split 2 + 1 and the 2 first, the worker sat idle
-// for half the run (CPU-scale net: 0.79 against 1.56 ms, ONEDNN_VERBOSE) and the frame's next kernel waited for it to
-// wake. The caller spins until the job ends, so it takes the short part.
+// keeps part 0 for it), a worker the next, and a worker left idle for long falls asleep (pool.h: after 200 µs) — with
+// 3 crops split 2 + 1 and the 2 first, the worker sat idle for half the run (CPU-scale net: 0.79 against 1.56 ms,
+// ONEDNN_VERBOSE) and the frame's next kernel waited for it to wake. The caller waits until the job ends anyway, so it
+// takes the short part. (3 crops on 2 threads now take run_split; this split serves other counts.)
 // CPU-scale frame at 2 threads in bench:peer's pattern (`profile-track-frame.ts --threads 2 --gap-ms 200`, three
 // interleaved pairs): 2.47–2.68 against 3.00–3.30 ms, p90 2.67–2.92 against 3.76–4.71; next to one busy process
 // 4.16–4.36 against 4.37–4.45.

@@ -64,7 +64,7 @@ class WorkerPool {
     done_.store(0, std::memory_order_relaxed);
     job_ = (job_ + 1) & 0xffffffffu;
     // Part 0 is the caller's: the word is published with part 1 next, so a worker spinning on it can never take part 0
-    // (NetRun puts the lighter part first for the caller, which spins until the job ends anyway).
+    // (NetRun gives the caller the lighter part, or, in its split schedule, the part the worker's part waits for).
     state_.store((job_ << 32) | (uint64_t(parts) << 16) | 1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       { std::lock_guard<std::mutex> lock(m_); }
