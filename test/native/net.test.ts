@@ -59,20 +59,22 @@ test('the runner\'s features equal onnxruntime\'s (shipped siamfc; groups, avgpo
     assert.ok(made.net, made.net ? '' : made.reason);
     // 3 crops on 2 threads take the split schedule (net.cc run_split: the shipped net has 3×3 convs), on 1 thread one
     // chain; twice each, so that the second run goes through the kept chains and buffers
-    for (const threads of [2, 1]) {
-      addon!.setThreads(threads);
-      for (const [k, S] of [[3, n.geometry.instanceSize], [1, n.geometry.exemplarSize], [2, n.geometry.instanceSize], [3, n.geometry.instanceSize]]) {
-        const ort = new OrtSession(exportOnnxModel(n, 'backbone', S), `backbone(${S})`, { threads: 1 });
-        const x = crops(k, S);
-        const ref = ort.run({ x: ortTensor(x, [k, S, S, 3]) }, ['nchw']).nchw;
-        const [, C, s] = ref.dims;
-        const out = made.net!.run(x, k, S, C, s);
-        assert.ok(relMaxDiff(out, ref.data as Float32Array) < 1e-5,
-          `${plan.spec.name} k=${k} S=${S} ${threads} threads: ${relMaxDiff(out, ref.data as Float32Array)}`);
-        ort.dispose();
+    try {
+      for (const threads of [2, 1]) {
+        addon!.setThreads(threads);
+        for (const [k, S] of [[3, n.geometry.instanceSize], [1, n.geometry.exemplarSize], [2, n.geometry.instanceSize], [3, n.geometry.instanceSize]]) {
+          const ort = new OrtSession(exportOnnxModel(n, 'backbone', S), `backbone(${S})`, { threads: 1 });
+          const x = crops(k, S);
+          const ref = ort.run({ x: ortTensor(x, [k, S, S, 3]) }, ['nchw']).nchw;
+          const [, C, s] = ref.dims;
+          const err = relMaxDiff(made.net!.run(x, k, S, C, s), ref.data as Float32Array);
+          ort.dispose();
+          assert.ok(err < 1e-5, `${plan.spec.name} k=${k} S=${S} ${threads} threads: ${err}`);
+        }
       }
+    } finally {
+      addon!.setThreads(threads0); // the other tests run at the add-on's own count
     }
-    addon!.setThreads(threads0);
   }
 });
 
