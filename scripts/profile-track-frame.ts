@@ -68,10 +68,8 @@ timed(core, 'searchCrops', 'crops');
 timed(engine as unknown as Record<string, unknown>, 'respond', 'respond');
 timed(core, 'locate', 'locate');
 const seq = benchFrames(60);
-const each: number[] = [];
 /** Per timed frame: whether a pause came right before it, and its parts (for `--gap-ms`: cold frames apart). */
 const rows: { cold: boolean; crops: number; respond: number; locate: number; frame: number }[] = [];
-let frames = 0;
 for (let pass = 0; pass < 5; pass++) {
   timing = pass > 0;
   tracker.init(seq[0], { x: 300, y: 150, width: 60, height: 60 });
@@ -84,12 +82,12 @@ for (let pass = 0; pass < 5; pass++) {
     if (timing) {
       const t = performance.now() - t0;
       ms.frame += t;
-      each.push(t);
-      frames++;
       rows.push({ cold, crops: ms.crops - before.crops, respond: ms.respond - before.respond, locate: ms.locate - before.locate, frame: t });
     }
   }
 }
+const frames = rows.length;
+const each = rows.map((r) => r.frame);
 const per = (v: number) => (v / frames).toFixed(2);
 const quantile = (v: number[], q: number) => v.slice().sort((x, y) => x - y)[Math.floor(q * (v.length - 1))];
 process.stdout.write(`${a.variant} on ${engine.description}: ${frames} frames, ms per frame — crops ${per(ms.crops)}, ` +

@@ -163,10 +163,8 @@ export function nativeLoadError(): string | null {
   return loadError;
 }
 
-/** Threads from ROT_TRACK_THREADS, else every core (a bad value is an error naming it, native-env.ts). */
+/** Threads from ROT_TRACK_THREADS, else every core (loadNativeAddon has refused a bad value already, native-env.ts). */
 export function defaultNativeThreads(): number {
-  const bad = nativeEnvProblem({ ROT_TRACK_THREADS: process.env.ROT_TRACK_THREADS });
-  if (bad) throw new Error(`native add-on: ${bad}`);
   const env = Number.parseInt(process.env.ROT_TRACK_THREADS ?? '', 10);
   return Number.isFinite(env) && env >= 1 ? env : availableParallelism();
 }

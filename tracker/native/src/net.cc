@@ -76,8 +76,7 @@ struct Chain {
 // The chains of the 3-crop schedule on 2 threads (NetRun): the back layers at batch 2 (crops 1 and 2) and the front
 // layers of one crop each, writing into the back chain's input.
 struct SplitChains {
-  Chain* back = nullptr;
-  Chain* front[2] = {nullptr, nullptr};
+  std::unique_ptr<Chain> back, front[2];
 };
 
 struct Net {
@@ -102,21 +101,14 @@ struct Net {
   SplitChains& split_chains(int64_t S) {
     std::lock_guard<std::mutex> lock(m);
     SplitChains& sc = splits[S];
-    if (!sc.back) {
-      auto back = build(2, S, split, layers.size(), nullptr);
-      const md whole = back->in.get_desc();
+    if (!sc.front[1]) {  // built last: a build that threw is redone on the next call
+      sc.back = build(2, S, split, layers.size(), nullptr);
+      const md whole = sc.back->in.get_desc();
       dnnl::memory::dims one = whole.dims();
       one[0] = 1;
-      std::unique_ptr<Chain> f[2];
       for (int i = 0; i < 2; i++) {
-        const dnnl::memory slot(whole.submemory_desc(one, {i, 0, 0, 0}), cpu(), back->in.get_data_handle());
-        f[i] = build(1, S, 0, split, &slot);
-      }
-      sc.back = back.get();
-      chains[{2, S, -1}] = std::move(back);
-      for (int i = 0; i < 2; i++) {
-        sc.front[i] = f[i].get();
-        chains[{1, S, -2 - i}] = std::move(f[i]);
+        const dnnl::memory slot(whole.submemory_desc(one, {i, 0, 0, 0}), cpu(), sc.back->in.get_data_handle());
+        sc.front[i] = build(1, S, 0, split, &slot);
       }
     }
     return sc;
