@@ -78,6 +78,52 @@ test('the runner\'s features equal onnxruntime\'s (shipped siamfc; groups, avgpo
   }
 });
 
+/**
+ * A net of grouped 3×3 stride-1 convs, which the runner runs as one Winograd conv per group (net.cc): two with the same
+ * groups in a row (the second reads the first's per-group buffers), one with other groups (they merge first), and the
+ * last one ending the net (they merge into the features).
+ */
+function groupedNet(): SiamFCNet {
+  return new SiamFCNet(createBackbone(cpuSmallSpec({
+    name: 'grouped', widthMultiplier: 1, exemplarSize: 31, instanceSize: 63, equivariance: { kind: 'none' },
+    layers: [
+      { type: 'conv', out: 32, kernel: 3, stride: 2 },
+      { type: 'conv', out: 64, kernel: 3, groups: 2 },
+      { type: 'conv', out: 96, kernel: 3, groups: 2 },
+      { type: 'conv', out: 64, kernel: 3, groups: 4 },
+      { type: 'maxpool', size: 2, stride: 1 },
+      { type: 'conv', out: 64, kernel: 3, groups: 2, bn: false, act: 'none' },
+    ],
+  }), 9));
+}
+
+test('grouped 3×3 convs (one Winograd conv per group) give onnxruntime\'s features, split and wide, 1–3 crops', { skip }, () => {
+  const n = groupedNet();
+  const s = nativeNetSpec(backbonePlan(n.backbone));
+  assert.ok(typeof s !== 'string', String(s));
+  const handle = addon!.netCreate!(s.spec, s.weights, s.biases, 3);
+  const threads0 = addon!.getThreads();
+  try {
+    for (const threads of [2, 1]) {
+      addon!.setThreads(threads);
+      for (const wide of [false, true]) {
+        for (const [k, S] of [[3, n.geometry.instanceSize], [1, n.geometry.exemplarSize], [3, n.geometry.instanceSize]]) {
+          const ort = new OrtSession(exportOnnxModel(n, 'backbone', S), `backbone(${S})`, { threads: 1 });
+          const x = crops(k, S);
+          const ref = ort.run({ x: ortTensor(x, [k, S, S, 3]) }, ['nchw']).nchw;
+          ort.dispose();
+          const out = new Float32Array(ref.data.length);
+          assert.deepEqual(addon!.netRun!(handle, x, k, S, out, wide), [ref.dims[1], ref.dims[2]]);
+          const err = relMaxDiff(out, ref.data as Float32Array);
+          assert.ok(err < 1e-5, `k=${k} S=${S} ${threads} threads wide ${wide}: ${err}`);
+        }
+      }
+    }
+  } finally {
+    addon!.setThreads(threads0);
+  }
+});
+
 test('the native engine answers what the onnxruntime engine answers, stacks templates, tracks the same boxes', { skip }, async () => {
   const { net, manifest } = await loadTracker('siamfc');
   const native = onnxEngineFor(net);

@@ -21,6 +21,8 @@ test('native switches: accepted values, and errors that name the variable and wh
   assert.match(nativeEnvProblem({ ROT_TRACK_THREADS: 'two' }) ?? '', /ROT_TRACK_THREADS="two"/);
   assert.equal(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: '0' }), null);
   assert.match(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: 'off' }) ?? '', /^ROT_TRACK_NET_SPLIT="off": expected 0 or 1/);
+  assert.equal(nativeEnvProblem({ ROT_TRACK_WINO_GROUPS: '0' }), null);
+  assert.match(nativeEnvProblem({ ROT_TRACK_WINO_GROUPS: 'no' }) ?? '', /^ROT_TRACK_WINO_GROUPS="no": expected 0 or 1/);
 });
 
 test('a process with a bad switch stops with one line naming it (no silent default, no fallback to another backend)', () => {

@@ -2,8 +2,10 @@
 // for the onnx engine's frames: the crops go in as NHWC floats, the features come out NCHW, nothing crosses into
 // JavaScript in between. 3×3 stride-1 convs take oneDNN's Winograd kernels (F(4×4, 3×3), `jit_wino_4x3` on AVX-512):
 // on the CPU-scale model's conv3 / conv4 at batch 3, one thread, 0.97 / 0.82 ms direct against 0.51 / 0.37 ms
-// (tracker/native/scripts/wino-bench.cc) — onnxruntime's CPU convs have no Winograd. Other convs run oneDNN's default
-// (brgconv). Winograd rounds differently from a direct conv: the features equal onnxruntime's to ~1e-5 of their
+// (tracker/native/scripts/wino-bench.cc) — onnxruntime's CPU convs have no Winograd. oneDNN 2.6 has Winograd for
+// ungrouped convs only: a grouped 3×3 stride-1 conv runs as one Winograd conv per group, each on its own dense buffer
+// (AlexNet's conv4 / conv5 at batch 3, 2 threads, ONEDNN_VERBOSE: 6.2 / 3.7 ms grouped direct against 2 × 1.4 / 2 × 1.1
+// ms; ROT_TRACK_WINO_GROUPS=0 keeps the grouped direct conv). Other convs run oneDNN's default (brgconv). Winograd rounds differently from a direct conv: the features equal onnxruntime's to ~1e-5 of their
 // largest value (test/native/net.test.ts).
 //
 // A chain is built per (batch, input side, part) on first use, on the calling thread, and kept: JIT code, the filters
@@ -58,6 +60,16 @@ dnnl::stream& thread_stream() {
   (void)single;
   thread_local dnnl::stream s(cpu());
   return s;
+}
+
+// ROT_TRACK_WINO_GROUPS=0 runs grouped 3×3 convs as oneDNN's grouped direct conv (A/B benchmarks of the per-group
+// Winograd convs in Net::build).
+bool wino_groups_on() {
+  static const bool on = [] {
+    const char* v = std::getenv("ROT_TRACK_WINO_GROUPS");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return on;
 }
 
 struct Step {
@@ -131,6 +143,7 @@ struct Net {
     int64_t C = inC, s = S;
     c->in = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nhwc), cpu(), DNNL_MEMORY_NONE);
     dnnl::memory cur = c->in;
+    std::vector<dnnl::memory> parts;  // a grouped conv's outputs, one dense buffer per group (else empty: `cur`)
     size_t wi = 0;
     for (size_t li = 0; li < until; li++) {
       const LayerSpec& l = layers[li];
@@ -142,36 +155,62 @@ struct Net {
         }
         continue;
       }
+      if (l.type == 0 && l.groups > 1 && l.k == 3 && l.stride == 1 && li > from && wino_groups_on()) {
+        // a grouped 3×3 stride-1 conv as one Winograd conv per group (oneDNN 2.6 has Winograd for groups of 1 only)
+        const int64_t os = s - 2, Og = l.O / l.groups;
+        std::vector<dnnl::convolution_forward::primitive_desc> pds;
+        try {
+          for (int g = 0; g < l.groups; g++) pds.push_back(conv_pd(B, l.I, s, Og, l, dnnl::algorithm::convolution_winograd, attrs()));
+        } catch (const dnnl::error&) {
+          pds.clear();
+        }
+        if (!pds.empty()) {
+          // the previous grouped conv's buffers serve when they are this conv's groups
+          if (!parts.empty() && (parts.size() != size_t(l.groups) || C != int64_t(l.groups) * l.I)) cur = merge(*c, parts, B, C, s);
+          if (parts.empty()) {  // split `cur` into one dense buffer per group
+            // a channel range of a blocked layout must start at a block: else from a plain copy
+            const bool blocks = int64_t(l.I) % 16 == 0 || cur.get_desc().data.format_desc.blocking.inner_nblks == 0;
+            if (!blocks) cur = to(*c, cur, md({B, C, s, s}, dt::f32, tag::nchw));
+            for (int g = 0; g < l.groups; g++) {
+              const dnnl::memory view(cur.get_desc().submemory_desc({B, l.I, s, s}, {0, int64_t(g) * l.I, 0, 0}), cpu(),
+                                      cur.get_data_handle());
+              dnnl::memory m(pds[size_t(g)].src_desc(), cpu());
+              c->steps.push_back({dnnl::reorder(view, m), {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, m}}});
+              parts.push_back(m);
+            }
+          }
+          for (int g = 0; g < l.groups; g++) {
+            const auto& pd = pds[size_t(g)];
+            scratch = std::max(scratch, pd.scratchpad_desc().get_size());
+            const dnnl::memory src = to(*c, parts[size_t(g)], pd.src_desc());
+            const dnnl::memory w = filters(pd, md({Og, l.I, 3, 3}, dt::f32, tag::oihw), weight[wi].data() + g * Og * l.I * 9);
+            dnnl::memory bm(pd.bias_desc(), cpu()), y(pd.dst_desc(), cpu());
+            std::copy_n(bias[wi].begin() + g * Og, Og, static_cast<float*>(bm.get_data_handle()));
+            c->steps.push_back({dnnl::convolution_forward(pd),
+                                {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, y}}});
+            parts[size_t(g)] = y;
+          }
+          wi++;
+          C = l.O;
+          s = os;
+          continue;
+        }
+      }
+      if (!parts.empty()) cur = merge(*c, parts, B, C, s);
       if (l.type == 0) {
         const int64_t os = (s - l.k) / l.stride + 1;
-        const md src({B, C, s, s}, dt::f32, tag::any), dst({B, l.O, os, os}, dt::f32, tag::any);
-        const md wAny = l.groups == 1 ? md({l.O, l.I, l.k, l.k}, dt::f32, tag::any)
-                                      : md({l.groups, l.O / l.groups, l.I, l.k, l.k}, dt::f32, tag::any);
         const md wUser = l.groups == 1 ? md({l.O, l.I, l.k, l.k}, dt::f32, tag::oihw)
                                        : md({l.groups, l.O / l.groups, l.I, l.k, l.k}, dt::f32, tag::goihw);
-        const md b({l.O}, dt::f32, tag::x);
-        dnnl::primitive_attr attr = attrs();
-        if (l.act == 1) {
-          dnnl::post_ops po;
-          po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-          attr.set_post_ops(po);
-        }
-        auto make = [&](dnnl::algorithm alg) {
-          return dnnl::convolution_forward::primitive_desc(
-              dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src, wAny, b, dst, {l.stride, l.stride},
-                                              {0, 0}, {0, 0}),
-              attr, cpu());
-        };
         dnnl::convolution_forward::primitive_desc pd;
         bool wino = false;
         if (l.k == 3 && l.stride == 1 && l.groups == 1) {
           try {
-            pd = make(dnnl::algorithm::convolution_winograd);
+            pd = conv_pd(B, C, s, l.O, l, dnnl::algorithm::convolution_winograd, attrs());
             wino = true;
           } catch (const dnnl::error&) {
           }
         }
-        if (!wino) pd = make(dnnl::algorithm::convolution_direct);
+        if (!wino) pd = conv_pd(B, C, s, l.O, l, dnnl::algorithm::convolution_direct, attrs());
         scratch = std::max(scratch, pd.scratchpad_desc().get_size());
         if (li == from && from > 0) {  // a back part: its input buffer, in the layout this conv reads
           c->in = dnnl::memory(pd.src_desc(), cpu());
@@ -179,10 +218,8 @@ struct Net {
           cur = c->in;
         }
         cur = to(*c, cur, pd.src_desc());
-        dnnl::memory w(pd.weights_desc(), cpu()), bm(b, cpu()), y(pd.dst_desc(), cpu());
-        dnnl::memory wu(wUser, cpu(), weight[wi].data());
-        dnnl::reorder(wu, w).execute(thread_stream(), wu, w);
-        thread_stream().wait();
+        const dnnl::memory w = filters(pd, wUser, weight[wi].data());
+        dnnl::memory bm(pd.bias_desc(), cpu()), y(pd.dst_desc(), cpu());
         std::copy(bias[wi].begin(), bias[wi].end(), static_cast<float*>(bm.get_data_handle()));
         wi++;
         c->steps.push_back({dnnl::convolution_forward(pd),
@@ -206,6 +243,7 @@ struct Net {
         s = os;
       }
     }
+    if (!parts.empty()) cur = merge(*c, parts, B, C, s);
     if (sink) {
       c->out = *sink;
       c->fixedOut = true;
@@ -221,6 +259,48 @@ struct Net {
       if (st.prim.get_kind() != dnnl::primitive::kind::reorder) st.args[DNNL_ARG_SCRATCHPAD] = pad;
     }
     return c;
+  }
+
+  // A conv's primitive (bias; relu as a post-op when the layer has it): B × I × s × s → B × O, VALID, layer l's kernel and
+  // stride, groups as in l unless O / I are one group's (then groups 1).
+  static dnnl::convolution_forward::primitive_desc conv_pd(int64_t B, int64_t I, int64_t s, int64_t O, const LayerSpec& l,
+                                                           dnnl::algorithm alg, dnnl::primitive_attr attr) {
+    const int64_t os = (s - l.k) / l.stride + 1;
+    const bool grouped = l.groups > 1 && O == l.O;
+    const md src({B, I, s, s}, dt::f32, tag::any), dst({B, O, os, os}, dt::f32, tag::any), b({O}, dt::f32, tag::x);
+    const md w = grouped ? md({l.groups, O / l.groups, l.I, l.k, l.k}, dt::f32, tag::any) : md({O, l.I, l.k, l.k}, dt::f32, tag::any);
+    if (l.act == 1) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(po);
+    }
+    return dnnl::convolution_forward::primitive_desc(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src, w, b, dst, {l.stride, l.stride}, {0, 0},
+                                        {0, 0}),
+        attr, cpu());
+  }
+
+  // The filters at `user` (layout `userDesc`) in the layout the primitive chose.
+  static dnnl::memory filters(const dnnl::convolution_forward::primitive_desc& pd, const md& userDesc, const float* user) {
+    dnnl::memory w(pd.weights_desc(), cpu());
+    dnnl::memory wu(userDesc, cpu(), const_cast<float*>(user));
+    dnnl::reorder(wu, w).execute(thread_stream(), wu, w);
+    thread_stream().wait();
+    return w;
+  }
+
+  // A grouped conv's per-group outputs as one B × C × s × s memory (the groups' channels in order), by reorder steps
+  // into its channel ranges; `parts` ends empty.
+  static dnnl::memory merge(Chain& c, std::vector<dnnl::memory>& parts, int64_t B, int64_t C, int64_t s) {
+    const int64_t Cg = C / int64_t(parts.size());
+    dnnl::memory whole(md({B, C, s, s}, dt::f32, Cg % 16 == 0 ? tag::nChw16c : tag::nchw), cpu());
+    for (size_t g = 0; g < parts.size(); g++) {
+      const dnnl::memory view(whole.get_desc().submemory_desc({B, Cg, s, s}, {0, int64_t(g) * Cg, 0, 0}), cpu(),
+                              whole.get_data_handle());
+      c.steps.push_back({dnnl::reorder(parts[g], view), {{DNNL_ARG_FROM, parts[g]}, {DNNL_ARG_TO, view}}});
+    }
+    parts.clear();
+    return whole;
   }
 
   // `cur` in layout `want`: itself, or a new memory filled by a reorder step.
