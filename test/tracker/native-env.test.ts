@@ -22,6 +22,7 @@ test('native switches: accepted values, and errors that name the variable and wh
   assert.equal(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: '0' }), null);
   assert.match(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: 'off' }) ?? '', /^ROT_TRACK_NET_SPLIT="off": expected 0 or 1/);
   assert.equal(nativeEnvProblem({ ROT_TRACK_WINO_GROUPS: '0' }), null);
+  assert.match(nativeEnvProblem({ ROT_TRACK_TRAIN_WINO: 'yes' }) ?? '', /^ROT_TRACK_TRAIN_WINO="yes": expected 0 or 1/);
   assert.match(nativeEnvProblem({ ROT_TRACK_WINO_GROUPS: 'no' }) ?? '', /^ROT_TRACK_WINO_GROUPS="no": expected 0 or 1/);
 });
 

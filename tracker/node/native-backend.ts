@@ -82,6 +82,11 @@ export interface NativeAddon extends FusedAddon {
    */
   setConvEngine?(mask: number): void;
   convEngine?(): number;
+  /**
+   * The oneDNN kernel one part of a conv runs on (forward 'f', input gradient 'd', filter gradient 'w') at the current
+   * thread count and mask — e.g. "jit_wino_4x3:avx512_core" for a Winograd one —, or null when im2col runs it.
+   */
+  convImpl?(params: Int32Array, kind: 'f' | 'd' | 'w'): string | null;
   /** A tracked frame's crops and response upsampling (src/frame.cc; tracker/engine/frame-kernels.ts). */
   cropBytes?: FrameKernels['cropBytes'];
   upsampleMaps?: FrameKernels['upsampleMaps'];

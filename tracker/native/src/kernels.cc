@@ -237,18 +237,18 @@ void sgemm_rows(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float* 
   else run(0, M, 0);
 }
 
-// The oneDNN conv primitives (dnnl_conv.h) take ungrouped, non-pointwise convs when the build has them and they are
-// switched on, with the batch split over the add-on's threads into t = min(threads, B) equal parts of whole images,
+// The oneDNN conv primitives (dnnl_conv.h) take non-pointwise convs (grouped ones too) when the build has them and they
+// are switched on, with the batch split over the add-on's threads into t = min(threads, B) equal parts of whole images,
 // each one single-threaded primitive; a batch that does not split evenly (or is smaller than the thread count) keeps
 // the im2col path and its row split. Returns the plan of one part (all parts share it), or null for im2col — also when
 // oneDNN has no kernel for the geometry (dnnl::error, thrown before any output is written). `parts` gets t.
 #ifdef ROT_TRACK_DNNL
 const DnnlPlan* dnnl_plan(const Conv& c, DnnlConvs::Kind kind, bool bias, int act, float alpha, int64_t& parts) {
   const int bit = kind == DnnlConvs::kForward ? 1 : kind == DnnlConvs::kBackwardData ? 2 : 4;
-  if (!(dnnl_conv_mask() & bit) || c.G != 1 || c.pointwise()) return nullptr;
+  if (!(dnnl_conv_mask() & bit) || c.pointwise()) return nullptr;
   parts = std::min<int64_t>(g_threads, c.B);
   if (c.B % parts != 0 || (g_threads > 1 && parts == 1)) return nullptr;
-  const DConv d{c.B / parts, c.H, c.W, c.C, c.OH, c.OW, c.OC, c.KH, c.KW, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl};
+  const DConv d{c.B / parts, c.H, c.W, c.C, c.OH, c.OW, c.OC, c.KH, c.KW, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.G};
   if (!d.supported()) return nullptr;
   try {
     return &DnnlConvs::plan(kind, d, bias, act, alpha);
@@ -382,7 +382,7 @@ NATIVE_FN(Conv2DBackpropFilter) {
     // each part's filter gradient in the primitive's layout (part 0 straight into dw when that is tfjs's layout), then
     // added in part order (deterministic for a thread count) and converted to dw
     const size_t n = DnnlConvs::prim_floats(*p);
-    std::vector<std::vector<float>> buf(size_t(parts) - (p->reorderW ? 0 : 1), std::vector<float>(n));
+    std::vector<AlignedVector<float>> buf(size_t(parts) - (p->reorderW ? 0 : 1), AlignedVector<float>(n));
     auto out = [&](int64_t part) {
       return p->reorderW ? buf[size_t(part)].data() : part == 0 ? dw : buf[size_t(part - 1)].data();
     };
@@ -1176,6 +1176,30 @@ NATIVE_FN(ConvEngine) {
   return v;
 }
 
+// convImpl(params, kind 'f' | 'd' | 'w') → the oneDNN kernel that runs one part of this conv (forward, input or
+// filter gradient) at the current thread count and mask, e.g. "jit_wino_4x3:avx512_core", or null for im2col.
+NATIVE_FN(ConvImpl) {
+  auto a = get_args(env, info, 2);
+  Conv c = conv_from(env, a[0]);
+  char kind[4] = {0};
+  size_t len = 0;
+  check(env, napi_get_value_string_utf8(env, a[1], kind, sizeof kind, &len), "kind: expected 'f', 'd' or 'w'");
+  if (len != 1 || (kind[0] != 'f' && kind[0] != 'd' && kind[0] != 'w')) throw ArgError{"kind: expected 'f', 'd' or 'w'"};
+  napi_value v;
+#ifdef ROT_TRACK_DNNL
+  int64_t parts = 1;
+  const DnnlPlan* p = dnnl_plan(c, DnnlConvs::Kind(kind[0]), false, 0, 0.f, parts);
+  if (p) {
+    check(env, napi_create_string_utf8(env, p->impl.c_str(), p->impl.size(), &v), "create_string");
+    return v;
+  }
+#else
+  (void)c;
+#endif
+  check(env, napi_get_null(env, &v), "get_null");
+  return v;
+}
+
 NATIVE_FN(GetThreads) {
   napi_value v;
   check(env, napi_create_int32(env, g_threads, &v), "create_int32");
@@ -1240,6 +1264,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"convGroups", ConvGroups},
       {"setConvEngine", SetConvEngine},
       {"convEngine", ConvEngine},
+      {"convImpl", ConvImpl},
       {"batchMatMul", BatchMatMul},
       {"sgemm", Sgemm},
       {"maxPool", MaxPool},
