@@ -78,7 +78,7 @@ export interface NativeAddon extends FusedAddon {
   blasInfo(): string;
   /**
    * Which ungrouped convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; −1 auto: all three
-   * at 2 threads or more, forward only at 1; src/dnnl_conv.h). `convEngine()` is the mask in use at the current thread count.
+   * at every thread count since session 15; src/dnnl_conv.h). `convEngine()` is the mask in use at the current thread count.
    */
   setConvEngine?(mask: number): void;
   convEngine?(): number;

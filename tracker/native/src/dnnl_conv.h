@@ -7,7 +7,8 @@
 // convs on. In the add-on the forward pass gained (bench-native's AlexNet-×0.5 forward b8: 206 → 164 ms at 1 thread,
 // 117 → 90 at 2); the gradients (jit:avx512_core kernels in ONEDNN_VERBOSE, where the forward got brgconv) lost in
 // session 11 (backward convs 241 → 287 ms at 1 thread, 104 → 144 at 2) and gained at 2 threads in session 13 (125 →
-// 109), so they take these by default at 2 threads or more only (dnnl_conv_mask).
+// 109), so they took these by default at 2 threads or more only; since session 15 (Winograd for the large 3×3 convs)
+// they are faster at 1 thread too and take them at every thread count (dnnl_conv_mask).
 //
 // Primitives are created once per geometry (JIT compilation costs milliseconds), on the calling thread, and cached for
 // the process; parts of one batch run the same primitive on several threads at once, so each primitive takes its
@@ -67,11 +68,12 @@ template <typename T>
 using AlignedVector = std::vector<T, Aligned64<T>>;
 
 // Which convs take oneDNN's primitives: a mask of 1 (forward), 2 (input gradient), 4 (filter gradient); the others
-// run im2col + sgemm. ROT_TRACK_CONV=dnnl → 7, dnnl-forward → 1, im2col → 0; unset (or auto): the gradients too when
-// the add-on runs 2 threads or more, forward only on one — measured in session 13 (train-step-cpu.ts --model siamfc,
-// interleaved): at 2 threads 25.8–28.9 ms per step with oneDNN's gradients against 29.1–31.1 with im2col's (five
-// pairs), at 1 thread 44.3–49.2 against 41.1–44.5; bench-native's AlexNet-×0.5 backward convs at 2 threads 109
-// against 125 ms, 1 thread 234 against 229. Read once; setConvEngine(mask, or −1 for auto) changes it.
+// run im2col + sgemm. ROT_TRACK_CONV=dnnl → 7, dnnl-forward → 1, im2col → 0; unset (or auto): all three. Session 13
+// had measured (train-step-cpu.ts --model siamfc, interleaved) at 2 threads 25.8–28.9 ms per step with oneDNN's
+// gradients against 29.1–31.1 with im2col's, at 1 thread 44.3–49.2 against 41.1–44.5, and kept im2col's gradients at
+// 1 thread; with Winograd for the large 3×3 convs (session 15, three interleaved runs at 1 thread) 36.1 / 36.7 / 34.2
+// against 41.4 / 49.5 / 38.3 ms, AlexNet's step 701 / 717 against 789 / 741 ms. Read once; setConvEngine(mask, or −1
+// for auto) changes it.
 inline int& dnnl_conv_setting() {
   static int mask = [] {
     const char* s = std::getenv("ROT_TRACK_CONV");
@@ -86,7 +88,7 @@ inline int& dnnl_conv_setting() {
 // The mask in use at the add-on's current thread count.
 inline int dnnl_conv_mask() {
   const int m = dnnl_conv_setting();
-  return m >= 0 ? m : (g_threads > 1 ? 7 : 1);
+  return m >= 0 ? m : 7;
 }
 
 // One ungrouped conv's geometry (NHWC activations, [KH, KW, C, OC] filter); dh, dw ≥ 1 as tfjs counts dilation.
