@@ -122,6 +122,9 @@ test('3×3 stride-1 convs with large outputs (grouped too) run on Winograd kerne
     const small = Int32Array.from([2, 9, 9, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 0, 0]);
     assert.doesNotMatch(a.convImpl!(small, 'f') ?? 'im2col', /wino/, 'a 7×7 output stays on the direct kernel (slower on Winograd)');
     assert.throws(() => a.convImpl!(small, 'x' as 'f'), /kind: expected 'f', 'd' or 'w'/);
+    const rgb = Int32Array.from([2, 31, 31, 3, 11, 11, 8, 11, 11, 2, 2, 1, 1, 0, 0]);
+    assert.equal(a.convImpl!(rgb, 'd'), null, 'the input gradient of a 3-channel conv stays on im2col (oneDNN\'s is 4× slower)');
+    assert.notEqual(a.convImpl!(rgb, 'f'), null);
   } finally {
     a.setConvEngine!(envMask);
     a.setThreads(threads0);

@@ -3,8 +3,10 @@
 // counted as the direct conv's multiply-adds. The measurement behind "Winograd" in reports/engines/README.md.
 // Build and run (Debian: libdnnl-dev):
 //   g++ -O2 -std=c++17 -o /tmp/wino-bench tracker/native/scripts/wino-bench.cc -ldnnl -lgomp && /tmp/wino-bench
+//   /tmp/wino-bench alexnet 2        # AlexNet's convs at 2 threads (session 15)
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -41,10 +43,24 @@ double run(engine& eng, stream& st, G g, algorithm alg, const char* name, int ba
   printf("%-34s impl %-28s p50 %.3f ms  %.1f GFLOP/s (direct-equivalent)\n", name, pd.impl_info_str(), ts[150], 2 * macs / ts[150] / 1e6);
   return ts[150];
 }
-int main() {
-  omp_set_num_threads(1);
+int main(int argc, char** argv) {
+  // `alexnet [threads]`: AlexNet's search convs at batch 3 (a frame's 3 scales) — the grouped 3×3 convs per group
+  // (src/net.cc runs them as one Winograd conv per group), and conv2's 5×5 per group against its kernel cut into four
+  // 3×3 kernels stacked as one conv of 4× the outputs (a 5×5 conv as a sum of shifted 3×3 convs: no faster on Winograd)
+  const bool alex = argc > 1 && std::string(argv[1]) == "alexnet";
+  omp_set_num_threads(alex && argc > 2 ? std::atoi(argv[2]) : 1);
   engine eng(engine::kind::cpu, 0);
   stream st(eng);
+  if (alex) {
+    G gs[] = {{3, 256, 28, 384, 3, 1}, {3, 192, 26, 192, 3, 1}, {3, 192, 24, 128, 3, 1}, {3, 48, 61, 128, 5, 1}, {3, 48, 61, 512, 3, 1}};
+    const char* names[] = {"conv3 256->384 28", "conv4 per group 192->192 26", "conv5 per group 192->128 24",
+                           "conv2 per group 48->128 k5 61", "conv2 per group as 4 stacked 3x3"};
+    for (int i = 0; i < 5; i++) {
+      run(eng, st, gs[i], algorithm::convolution_direct, (std::string(names[i]) + " direct").c_str(), 1);
+      if (gs[i].K == 3) run(eng, st, gs[i], algorithm::convolution_winograd, (std::string(names[i]) + " wino").c_str(), 1);
+    }
+    return 0;
+  }
   G gs[] = {{3, 3, 129, 24, 5, 2}, {3, 24, 31, 64, 5, 1}, {3, 64, 27, 96, 3, 1}, {3, 96, 25, 64, 3, 1}};
   const char* names[] = {"conv1 3->24 k5 s2 129", "conv2 24->64 k5 31", "conv3 64->96 k3 27", "conv4 96->64 k3 25"};
   for (int i = 0; i < 4; i++) {

@@ -251,7 +251,11 @@ const DnnlPlan* dnnl_plan(const Conv& c, DnnlConvs::Kind kind, bool bias, int ac
   const DConv d{c.B / parts, c.H, c.W, c.C, c.OH, c.OW, c.OC, c.KH, c.KW, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.G};
   if (!d.supported()) return nullptr;
   try {
-    return &DnnlConvs::plan(kind, d, bias, act, alpha);
+    const DnnlPlan& p = DnnlConvs::plan(kind, d, bias, act, alpha);
+    // oneDNN 2.6's direct input-gradient kernel on few input channels is far slower than im2col (AlexNet's conv1, 3
+    // channels, batch 8, 2 threads, scripts/bench-native-convs.ts: 114.6 against 25.5 ms): those stay on im2col
+    if (kind == DnnlConvs::kBackwardData && !p.wino && c.C < 16) return nullptr;
+    return &p;
   } catch (const dnnl::error&) {
     return nullptr;
   }
