@@ -46,7 +46,7 @@ import { Rng } from '../training/rng.js';
 import { benchFrames } from './bench-frames.js';
 import { exportPeerWeights, writePeerWeights } from './peer/peer-weights.js';
 import {
-  findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, PEER_ENGINES, PEER_MALLOC_ENV, roundOrder, stats, torchMissingMessage,
+  findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, PEER_ENGINES, PEER_MALLOC_ENV, PEER_PIN_ENV, roundOrder, stats, torchMissingMessage,
   type PeerEngine, type PeerResult, type PeerVariant, type TrackRow, type TrainRow,
 } from './peer/bench-peer-lib.js';
 
@@ -263,10 +263,11 @@ async function benchPeer(argv: string[]): Promise<void> {
 
       const workers = new Map<PeerEngine, Worker>();
       const env = opts.malloc === 'keep' ? { ...process.env, ...PEER_MALLOC_ENV } : process.env;
+      const envOf = (e: PeerEngine) => (opts.pin ? { ...env, ...PEER_PIN_ENV[e === 'torch' ? 'torch' : 'node'] } : env);
       for (const e of engines) {
         const proc = e === 'torch'
-          ? spawn(probe.python, [PEER_SCRIPT, '--weights', weights, '--threads', String(opts.threads)], { env })
-          : spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', `${e},${variant}`, '--threads', String(opts.threads)], { env });
+          ? spawn(probe.python, [PEER_SCRIPT, '--weights', weights, '--threads', String(opts.threads)], { env: envOf(e) })
+          : spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', `${e},${variant}`, '--threads', String(opts.threads)], { env: envOf(e) });
         workers.set(e, new Worker(e, proc));
       }
       const desc = new Map<PeerEngine, string>();
@@ -361,7 +362,7 @@ async function benchPeer(argv: string[]): Promise<void> {
   const result: PeerResult = {
     date: new Date().toISOString(), cores, cpu: cpus()[0]?.model ?? '?', node: process.version, torch: torchVersion, python: probe.python,
     threads, loadavg: { before, after, duringMean1m: during.reduce((a, b) => a + b, 0) / during.length },
-    options: { variants: opts.variants, rounds: opts.rounds, block: opts.block, trainSteps: opts.trainSteps, trainTurn: opts.trainTurn, batch: opts.batch, threads: opts.threads, gapMs: opts.gapMs, malloc: opts.malloc },
+    options: { variants: opts.variants, rounds: opts.rounds, block: opts.block, trainSteps: opts.trainSteps, trainTurn: opts.trainTurn, batch: opts.batch, threads: opts.threads, gapMs: opts.gapMs, malloc: opts.malloc, pin: opts.pin },
     parity, track, train, command,
   };
   const md = peerMarkdown(result);

@@ -33,6 +33,8 @@ export interface PeerOptions {
   /** glibc malloc of every engine process: `keep` fixes its mmap and trim thresholds high (PEER_MALLOC_ENV), `default`
    *  leaves glibc's dynamic thresholds. */
   malloc: 'keep' | 'default';
+  /** Pin every engine's threads to CPUs (PEER_PIN_ENV: ours ROT_TRACK_PIN=all, PyTorch's OpenMP OMP_PROC_BIND). */
+  pin: boolean;
   /** Python interpreters to try, in order. */
   python: string[];
   out: string;
@@ -52,6 +54,16 @@ export const PEER_MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: String(512 * 2 ** 20),
 };
 
+/**
+ * What `--pin` adds to each engine's environment: every thread pinned to a CPU, each the way its runtime does it — the
+ * add-on's pool (tracker/native/src/pool.h: ROT_TRACK_PIN=all, the calling thread too; by default only its workers are
+ * pinned) and PyTorch's OpenMP (OMP_PROC_BIND / OMP_PLACES; unpinned by default).
+ */
+export const PEER_PIN_ENV: Readonly<Record<'node' | 'torch', Readonly<Record<string, string>>>> = {
+  node: { ROT_TRACK_PIN: 'all' },
+  torch: { OMP_PROC_BIND: 'true', OMP_PLACES: 'cores' },
+};
+
 /** Default interpreters: Debian's python3 (where apt's python3-torch lives) before whatever `python3` is on PATH. */
 export const DEFAULT_PYTHONS = ['/usr/bin/python3', 'python3'];
 
@@ -69,6 +81,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
       threads: { type: 'string', default: String(cores) },
       'gap-ms': { type: 'string', default: '200' },
       malloc: { type: 'string', default: 'keep' },
+      pin: { type: 'boolean', default: false },
       python: { type: 'string' },
       out: { type: 'string', default: 'reports/engines/peer.json' },
       md: { type: 'string', default: 'reports/engines/peer.md' },
@@ -97,6 +110,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
     threads: int('threads', a.threads!, 1),
     gapMs: int('gap-ms', a['gap-ms']!, 0),
     malloc: a.malloc,
+    pin: a.pin!,
     python: python ? [python] : DEFAULT_PYTHONS,
     out: a.out!,
     md: a.md!,
@@ -185,7 +199,7 @@ export interface PeerResult {
   date: string; cores: number; cpu: string; node: string; torch: string; python: string; threads: Record<string, string>;
   loadavg: { before: number[]; after: number[]; duringMean1m: number };
   /** malloc is absent in results saved before session 11 */
-  options: Omit<PeerOptions, 'python' | 'out' | 'md' | 'malloc'> & { malloc?: PeerOptions['malloc'] };
+  options: Omit<PeerOptions, 'python' | 'out' | 'md' | 'malloc' | 'pin'> & { malloc?: PeerOptions['malloc']; pin?: boolean };
   parity: { variant: string; vs: string; maxRelErr: number }[];
   track: TrackRow[]; train: TrainRow[];
   command: string;
@@ -233,7 +247,8 @@ export function peerMarkdown(r: PeerResult): string {
         'the cores); absolute numbers are low and tails wide; the engines ran interleaved, so the ratios are the comparable part.'
         : ' — the machine was otherwise quiet at the start.'),
     `Interleaved: ${r.options.rounds} rounds × ${r.options.block} frames per engine (order rotated each round, ` +
-      `${r.options.gapMs} ms pause between blocks; glibc malloc ${r.options.malloc === 'keep' ? 'thresholds fixed high in every engine process (--malloc keep)' : r.options.malloc === 'default' ? 'left dynamic (--malloc default)' : 'not set by the bench (before session 11: PyTorch\'s CPU-scale frames may be in their slow state)'}); training ${r.options.trainSteps} timed steps per engine after a warm-up, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).`,
+      `${r.options.gapMs} ms pause between blocks; glibc malloc ${r.options.malloc === 'keep' ? 'thresholds fixed high in every engine process (--malloc keep)' : r.options.malloc === 'default' ? 'left dynamic (--malloc default)' : 'not set by the bench (before session 11: PyTorch\'s CPU-scale frames may be in their slow state)'}); training ${r.options.trainSteps} timed steps per engine after a warm-up, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).` +
+      (r.options.pin ? ' Threads pinned to CPUs in every engine (--pin: ROT_TRACK_PIN=all for ours, OMP_PROC_BIND=true and OMP_PLACES=cores for PyTorch).' : ''),
     '',
     `Same computation: responses of the same exemplar + ${'3'} search crops, max |Δ| / max |ours|: ` +
       r.parity.map((p) => `${p.variant} torch vs ${p.vs} ${p.maxRelErr.toExponential(1)}`).join(', ') + '.',

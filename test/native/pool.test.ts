@@ -1,10 +1,12 @@
 // The add-on's persistent worker pool (tracker/native/src/pool.h): thousands of back-to-back jobs of mixed sizes and
 // thread counts (more threads than cores, workers asleep and spinning) give the one-thread results; two JS threads
 // running convs at once (the OPE evaluation's worker_threads) neither corrupt each other's im2col buffers nor hang;
-// and the output-buffer pool (tracker/node/buffer-pool.ts) never recycles an array that escaped.
+// the workers are pinned off their first caller's CPU (ROT_TRACK_PIN); and the output-buffer pool (tracker/node/buffer-pool.ts) never recycles an array that escaped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tf } from '../../tracker/tf.js';
 import { loadNativeAddon, type NativeAddon } from '../../tracker/node/native-backend.js';
 import { Float32Pool, outputPool } from '../../tracker/node/buffer-pool.js';
@@ -77,6 +79,45 @@ test('worker pool: the calling thread always runs part 0, every part runs once p
   const spread = a.poolProbe(2, 3000);
   assert.ok(spread[1] < 3000, `part 1 ran on the caller in all 3,000 jobs: no worker ever took it`);
   assert.throws(() => a.poolProbe!(1, 10), /parts must be in \[2, 64\]/);
+});
+
+test('pinning: the worker on another CPU than its first caller (default), the caller too (all), nothing (none)', { skip }, (t) => {
+  // a child process per setting (the pool reads ROT_TRACK_PIN once): its allowed CPUs, a job, then its threads' CPUs —
+  // the main thread (the caller) and the one thread made since (the worker)
+  const child = `
+    import { readFileSync, readdirSync } from 'node:fs';
+    import { loadNativeAddon } from './tracker/node/native-backend.ts';
+    const cpusOf = (id) => readFileSync('/proc/self/task/' + id + '/status', 'utf8').match(/Cpus_allowed_list:\\s*(\\S+)/)[1];
+    const a = loadNativeAddon();
+    a.setThreads(2);
+    const before = readdirSync('/proc/self/task');
+    const allowed = cpusOf(process.pid);
+    a.poolProbe(2, 50);
+    const made = readdirSync('/proc/self/task').filter((id) => !before.includes(id));
+    console.log(JSON.stringify({ allowed, caller: cpusOf(process.pid), workers: made.map(cpusOf) }));`;
+  const run = (pin: string | undefined) => {
+    const env = { ...process.env, ROT_TRACK_PIN: pin };
+    if (pin === undefined) delete env.ROT_TRACK_PIN;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { env, encoding: 'utf8', cwd: process.cwd() });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { allowed: string; caller: string; workers: string[] };
+  };
+  const single = /^\d+$/;
+  const byDefault = run(undefined);
+  if (single.test(byDefault.allowed)) {
+    assert.notEqual(process.env.CI, 'true', 'CI runs on 2 cores or more');
+    t.skip(`one CPU allowed (${byDefault.allowed}): nothing to pin apart`);
+    return;
+  }
+  assert.equal(byDefault.caller, byDefault.allowed, 'by default the calling thread stays free');
+  assert.equal(byDefault.workers.length, 1, `one worker made: ${JSON.stringify(byDefault)}`);
+  assert.match(byDefault.workers[0], single, `the worker pinned to one CPU: ${JSON.stringify(byDefault)}`);
+  const all = run('all');
+  assert.match(all.caller, single, `ROT_TRACK_PIN=all: the caller pinned too: ${JSON.stringify(all)}`);
+  assert.match(all.workers[0], single);
+  assert.notEqual(all.workers[0], all.caller, `the worker on another CPU than the caller: ${JSON.stringify(all)}`);
+  const none = run('none');
+  assert.deepEqual([none.caller, ...none.workers], [none.allowed, none.allowed], `ROT_TRACK_PIN=none: nothing pinned: ${JSON.stringify(none)}`);
 });
 
 test('two JS threads running convs at once on the add-on get the one-thread results', { skip }, async () => {

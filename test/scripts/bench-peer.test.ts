@@ -18,7 +18,7 @@ import {
   exportPeerWeights, readPeerWeights, tensorOf, writePeerWeights, type PeerManifest,
 } from '../../scripts/peer/peer-weights.js';
 import {
-  DEFAULT_PYTHONS, findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, roundOrder, slowFrames, stats, underLoad, type PeerResult,
+  DEFAULT_PYTHONS, findTorch, maxRelativeError, parsePeerArgs, peerMarkdown, PEER_PIN_ENV, roundOrder, slowFrames, stats, underLoad, type PeerResult,
 } from '../../scripts/peer/bench-peer-lib.js';
 
 tf.setBackend('cpu');
@@ -164,6 +164,10 @@ test('bench:peer arguments: defaults, overrides, errors name the flag', () => {
   assert.equal(d.malloc, 'keep');
   assert.equal(parsePeerArgs(['--malloc', 'default'], 2).malloc, 'default');
   assert.throws(() => parsePeerArgs(['--malloc', 'jemalloc'], 2), /--malloc must be "keep" or "default", got "jemalloc"/);
+  assert.equal(d.pin, false);
+  assert.equal(parsePeerArgs(['--pin'], 2).pin, true);
+  // both sides pin, each the way its runtime does
+  assert.deepEqual(PEER_PIN_ENV, { node: { ROT_TRACK_PIN: 'all' }, torch: { OMP_PROC_BIND: 'true', OMP_PLACES: 'cores' } });
 });
 
 test('bench:peer interleaving, statistics and relative error', () => {

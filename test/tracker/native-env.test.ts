@@ -23,6 +23,8 @@ test('native switches: accepted values, and errors that name the variable and wh
   assert.match(nativeEnvProblem({ ROT_TRACK_NET_SPLIT: 'off' }) ?? '', /^ROT_TRACK_NET_SPLIT="off": expected 0 or 1/);
   assert.equal(nativeEnvProblem({ ROT_TRACK_WINO_GROUPS: '0' }), null);
   assert.match(nativeEnvProblem({ ROT_TRACK_TRAIN_WINO: 'yes' }) ?? '', /^ROT_TRACK_TRAIN_WINO="yes": expected 0 or 1/);
+  assert.equal(nativeEnvProblem({ ROT_TRACK_PIN: 'all' }), null);
+  assert.match(nativeEnvProblem({ ROT_TRACK_PIN: '1' }) ?? '', /^ROT_TRACK_PIN="1": expected none, workers or all/);
   assert.match(nativeEnvProblem({ ROT_TRACK_WINO_GROUPS: 'no' }) ?? '', /^ROT_TRACK_WINO_GROUPS="no": expected 0 or 1/);
 });
 

@@ -1,6 +1,6 @@
 /**
  * The native add-on's environment switches, checked before the add-on loads. Its C++ reads ROT_TRACK_CONV,
- * ROT_TRACK_GEMM, ROT_TRACK_SPIN_US, ROT_TRACK_NET_SPLIT, ROT_TRACK_WINO_GROUPS and ROT_TRACK_TRAIN_WINO once, and took an unknown value for its default without a word (a typo such as
+ * ROT_TRACK_GEMM, ROT_TRACK_SPIN_US, ROT_TRACK_NET_SPLIT, ROT_TRACK_WINO_GROUPS, ROT_TRACK_TRAIN_WINO and ROT_TRACK_PIN once, and took an unknown value for its default without a word (a typo such as
  * ROT_TRACK_CONV=dnn ran "auto" and measured something else than asked); ROT_TRACK_THREADS fell back to every core.
  * Here a bad value is an error that names the variable, the value and what it takes. Unset or empty: the default.
  */
@@ -19,6 +19,8 @@ const SWITCHES: Readonly<Record<string, { takes: string; ok: (v: string) => bool
   ROT_TRACK_WINO_GROUPS: { takes: '0 or 1', ok: (v) => v === '0' || v === '1' },
   // src/dnnl_conv.h: the training convs' large 3×3 stride-1 convs on Winograd (1, default) or the direct kernels (0)
   ROT_TRACK_TRAIN_WINO: { takes: '0 or 1', ok: (v) => v === '0' || v === '1' },
+  // src/pool.h: the workers pinned to CPUs (workers, default), the first calling thread too (all), or none
+  ROT_TRACK_PIN: { takes: 'none, workers or all', ok: (v) => ['none', 'workers', 'all'].includes(v) },
   // native-backend.ts defaultNativeThreads: the add-on's threads
   ROT_TRACK_THREADS: { takes: 'a whole number ≥ 1', ok: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 4096 },
 };

@@ -14,6 +14,17 @@
 // condition variable; the caller only takes the mutex when a worker sleeps (Dekker order on `sleepers_` and `state_`).
 // One job at a time: a second caller (another JS thread, or a parallel loop nested inside a part) gets `false` and
 // runs the loop on its own thread. The pool is never destroyed (workers are detached and may still be asleep at exit).
+//
+// Pinning (ROT_TRACK_PIN): when the process may run on 2 CPUs or more, worker k is pinned to the k-th allowed CPU after
+// the one its first job's caller ran on (by its creator, as it is made) — the default, `workers`; `all` also pins that
+// first calling thread to its CPU; `none` leaves every thread to the scheduler. Why: in bench:peer's pattern (blocks of
+// 10 CPU-scale frames after 200 ms pauses, 2 threads) our frames ran in spells at about twice their median that
+// PyTorch's did not: the scheduler put the woken worker on the caller's CPU, or moved them about. `npm run bench:peer
+// -- --variants siamfc --train-steps 0 --rounds 20` (200 frames), interleaved (session 15): unpinned mean 3.01–3.39 ms
+// (p50 2.11–3.60) in six runs; workers pinned 2.16 / 2.42 / 2.55 (p50 1.92 / 1.89 / 1.99); caller and worker pinned
+// 2.13 / 1.98 / 2.34 (p50 1.88 / 1.79 / 2.08), and fewer frames beyond twice the median (4–9 against 10–32 and 0–44).
+// `all` is not the default: threads the pinned caller creates afterwards (onnxruntime's, worker_threads, libuv's)
+// start on its one CPU, and a pinned thread cannot move off a CPU that another busy process takes.
 #pragma once
 
 #include <atomic>
@@ -21,8 +32,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <sched.h>
 
 namespace rtn {
 
@@ -53,6 +69,7 @@ class WorkerPool {
     if (parts <= 1 || parts > kMaxParts) return false;
     bool idle = false;
     if (!busy_.compare_exchange_strong(idle, true, std::memory_order_acquire)) return false;
+    if (pin_) pin_caller();
     try {
       ensure_workers(parts - 1);
     } catch (...) {  // a thread could not be created: leave the pool usable (serial) and report
@@ -82,7 +99,38 @@ class WorkerPool {
   WorkerPool() {
     const char* s = std::getenv("ROT_TRACK_SPIN_US");
     spin_us_ = s && *s ? std::max(0L, std::strtol(s, nullptr, 10)) : 200;
+    const char* p = std::getenv("ROT_TRACK_PIN");
+    cpu_set_t set;
+    pin_caller_ = p && std::strcmp(p, "all") == 0;
+    if (!(p && std::strcmp(p, "none") == 0) && sched_getaffinity(0, sizeof set, &set) == 0) {
+      for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &set)) cpus_.push_back(c);
+      }
+      pin_ = cpus_.size() > 1;
+    }
   }
+
+  static void pin_to(pthread_t thread, int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(thread, sizeof set, &set);  // best effort: left to the scheduler if refused
+  }
+
+  // At the first job: the workers go on the CPUs after the one its caller runs on, and with ROT_TRACK_PIN=all that
+  // caller is pinned there (later callers stay free, so that several JS threads are never held on one CPU).
+  void pin_caller() {
+    if (base_ >= 0) return;
+    const int cpu = sched_getcpu();
+    base_ = 0;
+    for (size_t i = 0; i < cpus_.size(); i++) {
+      if (cpus_[i] == cpu) base_ = int(i);
+    }
+    if (pin_caller_) pin_to(pthread_self(), cpus_[size_t(base_)]);
+  }
+
+  // The CPU of worker k (0-based) under ROT_TRACK_PIN: the allowed CPUs after the first caller's, in turn.
+  int worker_cpu(int64_t k) const { return cpus_[size_t((base_ + 1 + k) % int64_t(cpus_.size()))]; }
 
   static uint64_t job_of(uint64_t s) { return s >> 32; }
 
@@ -117,7 +165,10 @@ class WorkerPool {
   void ensure_workers(int64_t n) {
     while (workers_ < n) {
       const uint64_t seen = job_;  // the job about to be published is new to this worker
-      std::thread([this, seen] { loop(seen); }).detach();
+      std::thread worker([this, seen] { loop(seen); });
+      // pinned by its creator, at once: a thread starts with its creator's mask, which may be the caller's one CPU
+      if (pin_) pin_to(worker.native_handle(), worker_cpu(workers_));
+      worker.detach();
       workers_++;
     }
   }
@@ -155,6 +206,10 @@ class WorkerPool {
   uint64_t job_ = 0;  // written by the caller holding busy_
   int64_t workers_ = 0;
   long spin_us_ = 200;
+  bool pin_ = false;          // the workers pinned (ROT_TRACK_PIN unset, workers or all; 2 CPUs or more allowed)
+  bool pin_caller_ = false;   // and the first caller (ROT_TRACK_PIN=all)
+  std::vector<int> cpus_;     // the process's allowed CPUs (when pinning)
+  int base_ = -1;             // index in cpus_ of the first caller's CPU
   std::mutex m_;
   std::condition_variable cv_;
 };
