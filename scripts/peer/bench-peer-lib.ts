@@ -56,8 +56,8 @@ export const PEER_MALLOC_ENV: Readonly<Record<string, string>> = {
 
 /**
  * What `--pin` adds to each engine's environment: every thread pinned to a CPU, each the way its runtime does it — the
- * add-on's pool (tracker/native/src/pool.h: ROT_TRACK_PIN=all, the calling thread too; by default only its workers are
- * pinned) and PyTorch's OpenMP (OMP_PROC_BIND / OMP_PLACES; unpinned by default).
+ * add-on's pool (tracker/native/src/pool.h: ROT_TRACK_PIN=all, its default) and PyTorch's OpenMP (OMP_PROC_BIND /
+ * OMP_PLACES; unpinned by default).
  */
 export const PEER_PIN_ENV: Readonly<Record<'node' | 'torch', Readonly<Record<string, string>>>> = {
   node: { ROT_TRACK_PIN: 'all' },

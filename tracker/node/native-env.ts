@@ -19,7 +19,8 @@ const SWITCHES: Readonly<Record<string, { takes: string; ok: (v: string) => bool
   ROT_TRACK_WINO_GROUPS: { takes: '0 or 1', ok: (v) => v === '0' || v === '1' },
   // src/dnnl_conv.h: the training convs' large 3×3 stride-1 convs on Winograd (1, default) or the direct kernels (0)
   ROT_TRACK_TRAIN_WINO: { takes: '0 or 1', ok: (v) => v === '0' || v === '1' },
-  // src/pool.h: the workers pinned to CPUs (workers, default), the first calling thread too (all), or none
+  // src/pool.h: the workers pinned to CPUs and a caller held off them while it runs a job (all, default), only the
+  // workers pinned (workers), or nothing (none)
   ROT_TRACK_PIN: { takes: 'none, workers or all', ok: (v) => ['none', 'workers', 'all'].includes(v) },
   // native-backend.ts defaultNativeThreads: the add-on's threads
   ROT_TRACK_THREADS: { takes: 'a whole number ≥ 1', ok: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 4096 },

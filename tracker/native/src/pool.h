@@ -16,15 +16,16 @@
 // runs the loop on its own thread. The pool is never destroyed (workers are detached and may still be asleep at exit).
 //
 // Pinning (ROT_TRACK_PIN): when the process may run on 2 CPUs or more, worker k is pinned to the k-th allowed CPU after
-// the one its first job's caller ran on (by its creator, as it is made) — the default, `workers`; `all` also pins that
-// first calling thread to its CPU; `none` leaves every thread to the scheduler. Why: in bench:peer's pattern (blocks of
-// 10 CPU-scale frames after 200 ms pauses, 2 threads) our frames ran in spells at about twice their median that
-// PyTorch's did not: the scheduler put the woken worker on the caller's CPU, or moved them about. `npm run bench:peer
-// -- --variants siamfc --train-steps 0 --rounds 20` (200 frames), interleaved (session 15): unpinned mean 3.01–3.39 ms
-// (p50 2.11–3.60) in six runs; workers pinned 2.16 / 2.42 / 2.55 (p50 1.92 / 1.89 / 1.99); caller and worker pinned
-// 2.13 / 1.98 / 2.34 (p50 1.88 / 1.79 / 2.08), and fewer frames beyond twice the median (4–9 against 10–32 and 0–44).
-// `all` is not the default: threads the pinned caller creates afterwards (onnxruntime's, worker_threads, libuv's)
-// start on its one CPU, and a pinned thread cannot move off a CPU that another busy process takes.
+// the one its first job's caller ran on (by its creator, as it is made), and a calling thread is held on that first
+// caller's CPU while it runs a job, its own mask restored after (CallerPin) — the default, `all`; `workers` pins only
+// the workers, `none` nothing. Why: in bench:peer's pattern (blocks of 10 CPU-scale frames after 200 ms pauses, 2
+// threads) our frames ran in spells at about twice their median that PyTorch's did not: the scheduler put the woken
+// worker on the caller's CPU, or moved them about. `ROT_TRACK_PIN=… npm run bench:peer -- --variants siamfc
+// --train-steps 0 --rounds 20` (200 frames per engine; session 15, two interleaved rounds of the three settings):
+// mean 2.25 / 2.13 ms with `all` (1 / 3 frames beyond twice the median), 2.70 / 2.43 with `workers` (13 / 12), 2.89 /
+// 3.22 with `none` (58 / 7); PyTorch's in the same runs 5.6–6.9 ms. Pinning the caller for good (an earlier version)
+// measured the same, but every thread or process it started later (onnxruntime's pool, worker_threads, ffmpeg)
+// would have inherited its one CPU.
 #pragma once
 
 #include <atomic>
@@ -69,7 +70,8 @@ class WorkerPool {
     if (parts <= 1 || parts > kMaxParts) return false;
     bool idle = false;
     if (!busy_.compare_exchange_strong(idle, true, std::memory_order_acquire)) return false;
-    if (pin_) pin_caller();
+    if (pin_) place_workers();
+    CallerPin held(pin_caller_ ? cpus_[size_t(base_)] : -1);
     try {
       ensure_workers(parts - 1);
     } catch (...) {  // a thread could not be created: leave the pool usable (serial) and report
@@ -101,13 +103,14 @@ class WorkerPool {
     spin_us_ = s && *s ? std::max(0L, std::strtol(s, nullptr, 10)) : 200;
     const char* p = std::getenv("ROT_TRACK_PIN");
     cpu_set_t set;
-    pin_caller_ = p && std::strcmp(p, "all") == 0;
+    pin_caller_ = !(p && (std::strcmp(p, "workers") == 0 || std::strcmp(p, "none") == 0));
     if (!(p && std::strcmp(p, "none") == 0) && sched_getaffinity(0, sizeof set, &set) == 0) {
       for (int c = 0; c < CPU_SETSIZE; c++) {
         if (CPU_ISSET(c, &set)) cpus_.push_back(c);
       }
       pin_ = cpus_.size() > 1;
     }
+    if (!pin_) pin_caller_ = false;
   }
 
   static void pin_to(pthread_t thread, int cpu) {
@@ -117,17 +120,36 @@ class WorkerPool {
     pthread_setaffinity_np(thread, sizeof set, &set);  // best effort: left to the scheduler if refused
   }
 
-  // At the first job: the workers go on the CPUs after the one its caller runs on, and with ROT_TRACK_PIN=all that
-  // caller is pinned there (later callers stay free, so that several JS threads are never held on one CPU).
-  void pin_caller() {
+  // At the first job: the workers go on the CPUs after the one its caller runs on.
+  void place_workers() {
     if (base_ >= 0) return;
     const int cpu = sched_getcpu();
     base_ = 0;
     for (size_t i = 0; i < cpus_.size(); i++) {
       if (cpus_[i] == cpu) base_ = int(i);
     }
-    if (pin_caller_) pin_to(pthread_self(), cpus_[size_t(base_)]);
   }
+
+  // ROT_TRACK_PIN=all: the calling thread held on the first caller's CPU while it runs a job (off the workers' CPUs),
+  // its own mask back after — so that threads and processes it starts outside a job (onnxruntime's, worker_threads,
+  // ffmpeg) do not inherit one CPU. About 4 µs a job (pthread_setaffinity_np twice, /tmp harness: 4.1 µs a pair).
+  class CallerPin {
+   public:
+    explicit CallerPin(int cpu) {
+      if (cpu < 0 || pthread_getaffinity_np(pthread_self(), sizeof own_, &own_) != 0) return;
+      pin_to(pthread_self(), cpu);
+      held_ = true;
+    }
+    ~CallerPin() {
+      if (held_) pthread_setaffinity_np(pthread_self(), sizeof own_, &own_);
+    }
+    CallerPin(const CallerPin&) = delete;
+    CallerPin& operator=(const CallerPin&) = delete;
+
+   private:
+    cpu_set_t own_;
+    bool held_ = false;
+  };
 
   // The CPU of worker k (0-based) under ROT_TRACK_PIN: the allowed CPUs after the first caller's, in turn.
   int worker_cpu(int64_t k) const { return cpus_[size_t((base_ + 1 + k) % int64_t(cpus_.size()))]; }
@@ -207,7 +229,7 @@ class WorkerPool {
   int64_t workers_ = 0;
   long spin_us_ = 200;
   bool pin_ = false;          // the workers pinned (ROT_TRACK_PIN unset, workers or all; 2 CPUs or more allowed)
-  bool pin_caller_ = false;   // and the first caller (ROT_TRACK_PIN=all)
+  bool pin_caller_ = false;   // and each caller while it runs a job (ROT_TRACK_PIN unset or all)
   std::vector<int> cpus_;     // the process's allowed CPUs (when pinning)
   int base_ = -1;             // index in cpus_ of the first caller's CPU
   std::mutex m_;
