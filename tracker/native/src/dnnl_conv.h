@@ -279,8 +279,9 @@ class DnnlConvs {
 
   // Winograd F(4×4, 3×3) for the training convs (wino_train_on): 3×3, stride 1, no dilation, an output of at least
   // WINO_MIN_OUT positions per image. One thread, batch 4, forward + both gradients + the NHWC reorders
-  // (scripts/wino-train-bench.cc, CPU-scale and AlexNet widths): 1.4–2.1× faster than the direct kernels at 17×17
-  // outputs and more, 1.15–1.57× at 15×15, about even at 11×11 – 13×13 (0.93–1.26×), slower at 7×7 – 9×9 (0.62–0.87×).
+  // (scripts/wino-train-bench.cc, CPU-scale and AlexNet widths, two runs): 1.25–2.06× faster than the direct kernels
+  // at 17×17 outputs and more, 1.15–1.57× at 15×15, about even at 11×11 – 13×13 (0.92–1.41×), slower at 7×7 – 9×9
+  // (0.61–0.93×).
   static constexpr int64_t WINO_MIN_OUT = 200;
   static bool wino_fits(const DConv& c) {
     return wino_train_on() && c.KH == 3 && c.KW == 3 && c.sh == 1 && c.sw == 1 && c.dh == 1 && c.dw == 1 &&
