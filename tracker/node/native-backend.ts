@@ -77,7 +77,7 @@ export interface NativeAddon extends FusedAddon {
   setScratchLimit(floats: number): void;
   blasInfo(): string;
   /**
-   * Which ungrouped convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; −1 auto: all three
+   * Which convs run oneDNN's primitives (1 forward, 2 input gradient, 4 filter gradient; −1 auto: all three
    * at every thread count since session 15; src/dnnl_conv.h). `convEngine()` is the mask in use at the current thread count.
    */
   setConvEngine?(mask: number): void;

@@ -91,7 +91,7 @@ inline int dnnl_conv_mask() {
   return m >= 0 ? m : 7;
 }
 
-// One ungrouped conv's geometry (NHWC activations, [KH, KW, C, OC] filter); dh, dw ≥ 1 as tfjs counts dilation.
+// One conv's geometry (NHWC activations, [KH, KW, C, G·OC] filter); dh, dw ≥ 1 as tfjs counts dilation.
 struct DConv {
   // C, OC per group; G groups (tfjs's grouped conv: group g reads input channels [g·C, (g + 1)·C) and writes output
   // channels [g·OC, (g + 1)·OC); its filter is [KH, KW, C, G·OC])
@@ -114,14 +114,15 @@ struct DnnlPlan {
   dnnl::memory::desc x, y, wUser, wPrim, b, scratch, reorderScratch;
   bool reorderW = false;
   dnnl::reorder toPrim, toUser;
-  // Winograd (wino_train): the activations in the primitive's blocked layouts (xPrim: src / diff_src, yPrim: dst /
+  // Winograd (wino_train_on): the activations in the primitive's blocked layouts (xPrim: src / diff_src, yPrim: dst /
   // diff_dst), reordered from and to tfjs's NHWC around it on the calling thread's buffers
   bool wino = false;
   dnnl::memory::desc xPrim, yPrim;
   std::string impl;  // oneDNN's name for the kernel (convImpl)
   // groups run one by one (a grouped conv on Winograd: one ungrouped primitive over strided views of each group's
   // channels) — 1 otherwise, also for a grouped conv on oneDNN's own grouped primitive
-  int64_t loops = 1, xStep = 0, yStep = 0, wStep = 0;
+  // (group g's activations and filters start xStep / yStep channels after group g − 1's)
+  int64_t loops = 1, xStep = 0, yStep = 0;
   dnnl::reorder xIn, yIn, xOut, yOut;
 };
 
@@ -157,17 +158,17 @@ class DnnlConvs {
   static const float* weights_for(const DnnlPlan& p, const float* w) {
     if (!p.reorderW) return w;
     thread_local AlignedVector<float> buf;
-    const size_t n = p.wPrim.get_size() / sizeof(float);
+    const size_t n = group_floats(p);
     buf.resize(n * size_t(p.loops));
     Threads t;
-    for (int64_t g = 0; g < p.loops; g++) reorder(p, p.toPrim, mem(p.wUser, w + g * p.wStep), mem(p.wPrim, buf.data() + g * n));
+    for (int64_t g = 0; g < p.loops; g++) reorder(p, p.toPrim, mem(p.wUser, w + g * p.yStep), mem(p.wPrim, buf.data() + g * n));
     return buf.data();
   }
 
   // y = conv(x, w) (+ bias, then act: 0 linear, 1 relu, 2 relu6, 3 leaky relu with alpha); w from weights_for.
   static void forward(const DnnlPlan& p, const float* x, const float* w, float* y, const float* bias) {
     Threads t;
-    const size_t n = p.wPrim.get_size() / sizeof(float);
+    const size_t n = group_floats(p);
     for (int64_t g = 0; g < p.loops; g++) {
       const dnnl::memory xm = in(p, p.xIn, p.x, p.xPrim, x + g * p.xStep, 0);
       const dnnl::memory ym = out_mem(p.yPrim, p.wino ? nullptr : y + g * p.yStep, 1);
@@ -181,7 +182,7 @@ class DnnlConvs {
   // dx = the input gradient of conv(x, w) for dy; w from weights_for.
   static void backward_data(const DnnlPlan& p, const float* dy, const float* w, float* dx) {
     Threads t;
-    const size_t n = p.wPrim.get_size() / sizeof(float);
+    const size_t n = group_floats(p);
     for (int64_t g = 0; g < p.loops; g++) {
       const dnnl::memory dym = in(p, p.yIn, p.y, p.yPrim, dy + g * p.yStep, 1);
       const dnnl::memory dxm = out_mem(p.xPrim, p.wino ? nullptr : dx + g * p.xStep, 0);
@@ -194,7 +195,7 @@ class DnnlConvs {
   // floats, the groups one after another when they loop.
   static void backward_weights(const DnnlPlan& p, const float* x, const float* dy, float* dwPrim) {
     Threads t;
-    const size_t n = p.wPrim.get_size() / sizeof(float);
+    const size_t n = group_floats(p);
     for (int64_t g = 0; g < p.loops; g++) {
       const dnnl::memory xm = in(p, p.xIn, p.x, p.xPrim, x + g * p.xStep, 0);
       const dnnl::memory dym = in(p, p.yIn, p.y, p.yPrim, dy + g * p.yStep, 1);
@@ -205,12 +206,12 @@ class DnnlConvs {
   // dw (tfjs layout) from a filter gradient in the plan's layout.
   static void to_user(const DnnlPlan& p, const float* dwPrim, float* dw) {
     Threads t;
-    const size_t n = p.wPrim.get_size() / sizeof(float);
-    for (int64_t g = 0; g < p.loops; g++) reorder(p, p.toUser, mem(p.wPrim, dwPrim + g * n), mem(p.wUser, dw + g * p.wStep));
+    const size_t n = group_floats(p);
+    for (int64_t g = 0; g < p.loops; g++) reorder(p, p.toUser, mem(p.wPrim, dwPrim + g * n), mem(p.wUser, dw + g * p.yStep));
   }
 
   // Floats of a filter in the plan's layout (all groups).
-  static size_t prim_floats(const DnnlPlan& p) { return p.wPrim.get_size() / sizeof(float) * size_t(p.loops); }
+  static size_t prim_floats(const DnnlPlan& p) { return group_floats(p) * size_t(p.loops); }
 
  private:
   using md = dnnl::memory::desc;
@@ -235,6 +236,9 @@ class DnnlConvs {
     return s;
   }
   static dnnl::memory mem(const md& d, const float* p) { return dnnl::memory(d, engine(), const_cast<float*>(p)); }
+
+  // Floats of one group's filter (one loop's) in the plan's layout.
+  static size_t group_floats(const DnnlPlan& p) { return p.wPrim.get_size() / sizeof(float); }
 
   // A memory of layout d on `user`, or (user null) on this thread's buffer `slot` (0, 1: a Winograd plan's activations).
   static dnnl::memory out_mem(const md& d, float* user, int slot) {
@@ -308,7 +312,6 @@ class DnnlConvs {
     p->loops = loop ? c.G : 1;
     p->xStep = c.C;
     p->yStep = c.OC;
-    p->wStep = c.OC;
     using dims = dnnl::memory::dims;
     if (c.G == 1) {
       p->x = md({c.B, c.C, c.H, c.W}, f32, tag::nhwc);

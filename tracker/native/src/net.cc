@@ -5,8 +5,9 @@
 // (tracker/native/scripts/wino-bench.cc) — onnxruntime's CPU convs have no Winograd. oneDNN 2.6 has Winograd for
 // ungrouped convs only: a grouped 3×3 stride-1 conv runs as one Winograd conv per group, each on its own dense buffer
 // (AlexNet's conv4 / conv5 at batch 3, 2 threads, ONEDNN_VERBOSE: 6.2 / 3.7 ms grouped direct against 2 × 1.4 / 2 × 1.1
-// ms; ROT_TRACK_WINO_GROUPS=0 keeps the grouped direct conv). Other convs run oneDNN's default (brgconv). Winograd rounds differently from a direct conv: the features equal onnxruntime's to ~1e-5 of their
-// largest value (test/native/net.test.ts).
+// ms; ROT_TRACK_WINO_GROUPS=0 keeps the grouped direct conv). Other convs run oneDNN's default (brgconv). Winograd
+// rounds differently from a direct conv: the features equal onnxruntime's to ~1e-5 of their largest value
+// (test/native/net.test.ts).
 //
 // A chain is built per (batch, input side, part) on first use, on the calling thread, and kept: JIT code, the filters
 // reordered into the layouts the primitives chose, the activations between them, and its own scratchpad. A batch of k
@@ -133,12 +134,6 @@ struct Net {
     until = std::min(until, layers.size());
     thread_stream();  // OpenMP held at one thread on this thread too (unless the caller set more)
     auto c = std::make_unique<Chain>();
-    // a fresh attribute object per primitive (dnnl::primitive_attr copies share one object)
-    auto attrs = [] {
-      dnnl::primitive_attr a;
-      a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      return a;
-    };
     size_t scratch = 0;
     int64_t C = inC, s = S;
     c->in = dnnl::memory(md({B, C, s, s}, dt::f32, tag::nhwc), cpu(), DNNL_MEMORY_NONE);
@@ -155,46 +150,12 @@ struct Net {
         }
         continue;
       }
-      if (l.type == 0 && l.groups > 1 && l.k == 3 && l.stride == 1 && li > from && wino_groups_on()) {
-        // a grouped 3×3 stride-1 conv as one Winograd conv per group (oneDNN 2.6 has Winograd for groups of 1 only)
-        const int64_t os = s - 2, Og = l.O / l.groups;
-        std::vector<dnnl::convolution_forward::primitive_desc> pds;
-        try {
-          for (int g = 0; g < l.groups; g++) pds.push_back(conv_pd(B, l.I, s, Og, l, dnnl::algorithm::convolution_winograd, attrs()));
-        } catch (const dnnl::error&) {
-          pds.clear();
-        }
-        if (!pds.empty()) {
-          // the previous grouped conv's buffers serve when they are this conv's groups
-          if (!parts.empty() && (parts.size() != size_t(l.groups) || C != int64_t(l.groups) * l.I)) cur = merge(*c, parts, B, C, s);
-          if (parts.empty()) {  // split `cur` into one dense buffer per group
-            // a channel range of a blocked layout must start at a block: else from a plain copy
-            const bool blocks = int64_t(l.I) % 16 == 0 || cur.get_desc().data.format_desc.blocking.inner_nblks == 0;
-            if (!blocks) cur = to(*c, cur, md({B, C, s, s}, dt::f32, tag::nchw));
-            for (int g = 0; g < l.groups; g++) {
-              const dnnl::memory view(cur.get_desc().submemory_desc({B, l.I, s, s}, {0, int64_t(g) * l.I, 0, 0}), cpu(),
-                                      cur.get_data_handle());
-              dnnl::memory m(pds[size_t(g)].src_desc(), cpu());
-              c->steps.push_back({dnnl::reorder(view, m), {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, m}}});
-              parts.push_back(m);
-            }
-          }
-          for (int g = 0; g < l.groups; g++) {
-            const auto& pd = pds[size_t(g)];
-            scratch = std::max(scratch, pd.scratchpad_desc().get_size());
-            const dnnl::memory src = to(*c, parts[size_t(g)], pd.src_desc());
-            const dnnl::memory w = filters(pd, md({Og, l.I, 3, 3}, dt::f32, tag::oihw), weight[wi].data() + g * Og * l.I * 9);
-            dnnl::memory bm(pd.bias_desc(), cpu()), y(pd.dst_desc(), cpu());
-            std::copy_n(bias[wi].begin() + g * Og, Og, static_cast<float*>(bm.get_data_handle()));
-            c->steps.push_back({dnnl::convolution_forward(pd),
-                                {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, y}}});
-            parts[size_t(g)] = y;
-          }
-          wi++;
-          C = l.O;
-          s = os;
-          continue;
-        }
+      if (l.type == 0 && l.groups > 1 && l.k == 3 && l.stride == 1 && li > from && wino_groups_on() &&
+          group_winograd(*c, l, wi, B, C, s, cur, parts, scratch)) {
+        wi++;
+        C = l.O;
+        s -= 2;
+        continue;
       }
       if (!parts.empty()) cur = merge(*c, parts, B, C, s);
       if (l.type == 0) {
@@ -259,6 +220,54 @@ struct Net {
       if (st.prim.get_kind() != dnnl::primitive::kind::reorder) st.args[DNNL_ARG_SCRATCHPAD] = pad;
     }
     return c;
+  }
+
+  // A fresh attribute object per primitive (dnnl::primitive_attr copies share one object): a user scratchpad.
+  static dnnl::primitive_attr attrs() {
+    dnnl::primitive_attr a;
+    a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return a;
+  }
+
+  // Layer l (a grouped 3×3 stride-1 conv with filters weight[wi], C input channels of side s, batch B) as one Winograd
+  // conv per group (oneDNN 2.6 has Winograd for groups of 1 only): its steps appended to c, `parts` left holding the
+  // per-group outputs. The previous grouped conv's buffers serve as they are when they are this conv's groups; else
+  // `cur` (or those buffers, merged) is split into one dense buffer per group. False, nothing appended, when oneDNN has
+  // no Winograd kernel for a group.
+  bool group_winograd(Chain& c, const LayerSpec& l, size_t wi, int64_t B, int64_t C, int64_t s, dnnl::memory& cur,
+                      std::vector<dnnl::memory>& parts, size_t& scratch) {
+    const int64_t Og = l.O / l.groups;
+    std::vector<dnnl::convolution_forward::primitive_desc> pds;
+    try {
+      for (int g = 0; g < l.groups; g++) pds.push_back(conv_pd(B, l.I, s, Og, l, dnnl::algorithm::convolution_winograd, attrs()));
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    if (!parts.empty() && (parts.size() != size_t(l.groups) || C != int64_t(l.groups) * l.I)) cur = merge(c, parts, B, C, s);
+    if (parts.empty()) {
+      // a channel range of a blocked layout must start at a block: else from a plain copy
+      const bool blocks = int64_t(l.I) % 16 == 0 || cur.get_desc().data.format_desc.blocking.inner_nblks == 0;
+      if (!blocks) cur = to(c, cur, md({B, C, s, s}, dt::f32, tag::nchw));
+      for (int g = 0; g < l.groups; g++) {
+        const dnnl::memory view(cur.get_desc().submemory_desc({B, l.I, s, s}, {0, int64_t(g) * l.I, 0, 0}), cpu(),
+                                cur.get_data_handle());
+        dnnl::memory m(pds[size_t(g)].src_desc(), cpu());
+        c.steps.push_back({dnnl::reorder(view, m), {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, m}}});
+        parts.push_back(m);
+      }
+    }
+    for (int g = 0; g < l.groups; g++) {
+      const auto& pd = pds[size_t(g)];
+      scratch = std::max(scratch, pd.scratchpad_desc().get_size());
+      const dnnl::memory src = to(c, parts[size_t(g)], pd.src_desc());
+      const dnnl::memory w = filters(pd, md({Og, l.I, 3, 3}, dt::f32, tag::oihw), weight[wi].data() + g * Og * l.I * 9);
+      dnnl::memory bm(pd.bias_desc(), cpu()), y(pd.dst_desc(), cpu());
+      std::copy_n(bias[wi].begin() + g * Og, Og, static_cast<float*>(bm.get_data_handle()));
+      c.steps.push_back({dnnl::convolution_forward(pd),
+                         {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, y}}});
+      parts[size_t(g)] = y;
+    }
+    return true;
   }
 
   // A conv's primitive (bias; relu as a post-op when the layer has it): B × I × s × s → B × O, VALID, layer l's kernel and

@@ -132,7 +132,7 @@ class WorkerPool {
 
   // ROT_TRACK_PIN=all: the calling thread held on the first caller's CPU while it runs a job (off the workers' CPUs),
   // its own mask back after — so that threads and processes it starts outside a job (onnxruntime's, worker_threads,
-  // ffmpeg) do not inherit one CPU. About 4 µs a job (scripts/affinity-cost.c: 4.1 µs a pin and restore).
+  // ffmpeg) do not inherit one CPU. About 4 µs a job (scripts/affinity-cost.c: 3.75–4.1 µs a pin and restore).
   class CallerPin {
    public:
     explicit CallerPin(int cpu) {
