@@ -11,13 +11,15 @@
  * every engine in a rotated order, so load from other jobs falls on all engines alike. Then one training step
  * (forward + backward + SGD update, batch `--batch`, BN batch statistics, balanced logistic loss) on our training
  * path (training/objective.ts `stepLosses` + training/optimizers.ts `SgdMomentum`, on the auto backend) and in
- * PyTorch, again interleaved step by step. Before timing, both networks answer the same crops and the bench prints
- * the max relative difference of the response maps (the same computation, not just the same name).
+ * PyTorch, again interleaved in turns, after each engine has trained back to back for `--train-warmup-s` seconds (the
+ * steady state a training run sees; V8 is still optimising the step's JS in a fresh process). Before timing, both
+ * networks answer the same crops and the bench prints the max relative difference of the response maps (the same
+ * computation, not just the same name).
  *
  * When no Python with torch is found it says so and exits 0.
  *
- *   npm run bench:peer -- [--variants alexnet,siamfc] [--rounds 10] [--block 10] [--train-steps 3] [--train-turn 3] [--batch 8]
- *                         [--threads <cores>] [--malloc keep|default] [--python /usr/bin/python3] [--out reports/engines/peer.json]
+ *   npm run bench:peer -- [--variants alexnet,siamfc] [--rounds 10] [--block 10] [--train-steps 3] [--train-turn 3] [--train-warmup-s 3]
+ *                         [--batch 8] [--threads <cores>] [--malloc keep|default] [--python /usr/bin/python3] [--out reports/engines/peer.json]
  *                         [--md reports/engines/peer.md]
  *   npm run bench:peer -- --render reports/engines/peer.json reports/engines/peer.md   (markdown from a saved result)
  */
@@ -328,7 +330,21 @@ async function benchPeer(argv: string[]): Promise<void> {
         if (opts.trainSteps > 0) {
           const trainers = (['tfjs', 'torch'] as const).filter((e) => workers.has(e));
           const steps = new Map<PeerEngine, number[]>(trainers.map((e) => [e, []]));
-          for (const e of trainers) await workers.get(e)!.request({ cmd: 'train', batch: opts.batch, n: 1 }); // warm-up
+          // warm-up: each engine steps back to back for opts.trainWarmupS (at least one step), in requests sized from
+          // the last step's time so that the IPC round trips do not pause it
+          const warmups = new Map<PeerEngine, number[]>(trainers.map((e) => [e, []]));
+          for (const e of trainers) {
+            const done = warmups.get(e)!;
+            const t0 = performance.now();
+            let n = 1;
+            for (;;) {
+              const res = await workers.get(e)!.request({ cmd: 'train', batch: opts.batch, n });
+              done.push(...(res.times as number[]));
+              const left = opts.trainWarmupS * 1000 - (performance.now() - t0);
+              if (left <= 0) break;
+              n = Math.max(1, Math.min(100, Math.ceil(left / done[done.length - 1])));
+            }
+          }
           for (let i = 0; i * opts.trainTurn < opts.trainSteps; i++) {
             const n = Math.min(opts.trainTurn, opts.trainSteps - i * opts.trainTurn);
             for (const e of roundOrder(trainers, i)) {
@@ -344,6 +360,7 @@ async function benchPeer(argv: string[]): Promise<void> {
             const row: TrainRow = {
               variant, engine: e, description: desc.get(e)!, crops: trainCrops, batch: opts.batch, steps: s.n,
               msP50: s.p50, msMin: s.min, peakMb: m.peakMb as number, times: steps.get(e)!.map((t) => Math.round(t * 100) / 100),
+              warmupTimes: warmups.get(e)!.map((t) => Math.round(t * 100) / 100),
             };
             train.push(row);
             console.log(`  ${variant.padEnd(8)} training step b${opts.batch} ${trainCrops} ${row.description.padEnd(36)} ${row.msP50.toFixed(0).padStart(6)} ms p50 ` +
@@ -362,7 +379,7 @@ async function benchPeer(argv: string[]): Promise<void> {
   const result: PeerResult = {
     date: new Date().toISOString(), cores, cpu: cpus()[0]?.model ?? '?', node: process.version, torch: torchVersion, python: probe.python,
     threads, loadavg: { before, after, duringMean1m: during.reduce((a, b) => a + b, 0) / during.length },
-    options: { variants: opts.variants, rounds: opts.rounds, block: opts.block, trainSteps: opts.trainSteps, trainTurn: opts.trainTurn, batch: opts.batch, threads: opts.threads, gapMs: opts.gapMs, malloc: opts.malloc, pin: opts.pin },
+    options: { variants: opts.variants, rounds: opts.rounds, block: opts.block, trainSteps: opts.trainSteps, trainTurn: opts.trainTurn, trainWarmupS: opts.trainWarmupS, batch: opts.batch, threads: opts.threads, gapMs: opts.gapMs, malloc: opts.malloc, pin: opts.pin },
     parity, track, train, command,
   };
   const md = peerMarkdown(result);

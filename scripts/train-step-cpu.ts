@@ -4,8 +4,11 @@
  * faults per step, the output pool's counters (tracker/node/buffer-pool.ts) and the bytes of kernel outputs a step
  * makes. The step is train-step-setup.ts's (training/train-tracker.ts's objective and optimiser on random crops).
  * For an A/B of two add-on builds run it once per build with ROT_TRACK_NATIVE_ADDON=<path to .node>, interleaved.
+ * `--blocks K` also prints the median and mean of every block of K timed steps: a fresh process's CPU-scale step is
+ * slower over its first ~50 steps while V8 still optimises the step's JS (`--warmup 0 --steps 400 --blocks 50`).
  *
  *   ROT_TRACK_THREADS=2 node --import tsx scripts/train-step-cpu.ts [--model siamfc | ien-siamfc | …] [--steps 30] [--batch 8]
+ *                                                                 [--warmup 3] [--blocks K]
  */
 import { parseArgs } from 'node:util';
 import { tf } from '../tracker/tf.js';
@@ -14,16 +17,23 @@ import { outputPool } from '../tracker/node/buffer-pool.js';
 import { trainStep } from './train-step-setup.js';
 
 const { values: a } = parseArgs({
-  options: { model: { type: 'string', default: 'siamfc' }, steps: { type: 'string', default: '30' }, batch: { type: 'string', default: '8' } },
+  options: {
+    model: { type: 'string', default: 'siamfc' }, steps: { type: 'string', default: '30' }, batch: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '3' }, blocks: { type: 'string', default: '0' },
+  },
 });
 const steps = Number(a.steps);
 const B = Number(a.batch);
 if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${a.steps}: expected a positive integer`);
 if (!Number.isInteger(B) || B < 1) throw new Error(`--batch ${a.batch}: expected a positive integer`);
+const warmup = Number(a.warmup);
+const blocks = Number(a.blocks);
+if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup ${a.warmup}: expected an integer ≥ 0`);
+if (!Number.isInteger(blocks) || blocks < 0) throw new Error(`--blocks ${a.blocks}: expected an integer ≥ 0`);
 const backend = await initBackend({ log: () => {} });
 const ts = await trainStep(a.model!, B);
 const run = () => ts.run();
-for (let i = 0; i < 3; i++) run(); // warm-up: optimiser state, kernels compiled, pool filled
+for (let i = 0; i < warmup; i++) run(); // warm-up: optimiser state, kernels compiled, pool filled, V8's JIT
 
 // bytes of tensor data a step creates (every output goes through the backend's makeTensorInfo)
 const be = tf.backend() as unknown as { makeTensorInfo: (s: number[], d: string, v?: ArrayLike<number>) => unknown };
@@ -50,6 +60,13 @@ for (let i = 0; i < steps; i++) {
 }
 const r1 = process.resourceUsage();
 const pool1 = outputPool.stats();
+if (blocks > 0) {
+  for (let b = 0; b < steps; b += blocks) {
+    const part = wall.slice(b, b + blocks);
+    const mid = [...part].sort((p, q) => p - q)[part.length >> 1];
+    console.log(`steps ${b + 1}–${b + part.length}: median ${mid.toFixed(1)} ms, mean ${(part.reduce((p, q) => p + q, 0) / part.length).toFixed(1)} ms`);
+  }
+}
 wall.sort((p, q) => p - q);
 const per = (v: number) => (v / steps).toFixed(0);
 const ms = (us: number) => (us / steps / 1000).toFixed(1);

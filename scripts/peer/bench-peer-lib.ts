@@ -21,8 +21,13 @@ export interface PeerOptions {
   rounds: number;
   /** Frames per block. */
   block: number;
-  /** Timed training steps per engine (after one warm-up step), interleaved in turns of `trainTurn`; 0 = no training. */
+  /** Timed training steps per engine (after the warm-up), interleaved in turns of `trainTurn`; 0 = no training. */
   trainSteps: number;
+  /** Seconds each engine trains back to back before the timed steps (at least one step; 0: one step, as before
+   *  session 16). A training run's rate is its steady state: a fresh node process's CPU-scale step ran at a median of
+   *  26.5–27.4 ms over its first 50 steps and 21.6–23.3 ms over every later block of 50 (V8 still optimising the step's
+   *  JS, 148 functions compiled in the first 50 steps, 6–8 per 50 after step 300), which a one-step warm-up timed. */
+  trainWarmupS: number;
   /** Timed training steps per engine per turn, back to back (plus one uncounted step after the pause). */
   trainTurn: number;
   batch: number;
@@ -77,6 +82,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
       block: { type: 'string', default: '10' },
       'train-steps': { type: 'string', default: '3' },
       'train-turn': { type: 'string', default: '3' },
+      'train-warmup-s': { type: 'string', default: '3' },
       batch: { type: 'string', default: '8' },
       threads: { type: 'string', default: String(cores) },
       'gap-ms': { type: 'string', default: '200' },
@@ -99,6 +105,8 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
   }
   if (!variants.length) throw new Error('--variants: none given');
   const python = a.python ?? env.PEER_PYTHON;
+  const warmup = Number(a['train-warmup-s']);
+  if (!(a['train-warmup-s']!.trim() !== '' && Number.isFinite(warmup) && warmup >= 0)) throw new Error(`--train-warmup-s must be a number of seconds ≥ 0, got "${a['train-warmup-s']}"`);
   if (a.malloc !== 'keep' && a.malloc !== 'default') throw new Error(`--malloc must be "keep" or "default", got "${a.malloc}"`);
   return {
     variants: variants as PeerVariant[],
@@ -106,6 +114,7 @@ export function parsePeerArgs(argv: readonly string[], cores: number, env: Reado
     block: int('block', a.block!, 1),
     trainSteps: int('train-steps', a['train-steps']!, 0),
     trainTurn: int('train-turn', a['train-turn']!, 1),
+    trainWarmupS: warmup,
     batch: int('batch', a.batch!, 1),
     threads: int('threads', a.threads!, 1),
     gapMs: int('gap-ms', a['gap-ms']!, 0),
@@ -193,13 +202,15 @@ export interface TrainRow {
   msP50: number; msMin: number; peakMb: number;
   /** Every counted step's ms, in the order run (absent in results saved before session 14). */
   times?: number[];
+  /** The warm-up's steps, run back to back before the timed ones, and their ms (absent before session 16). */
+  warmupTimes?: number[];
 }
 /** The whole result, as written to peer.json. */
 export interface PeerResult {
   date: string; cores: number; cpu: string; node: string; torch: string; python: string; threads: Record<string, string>;
   loadavg: { before: number[]; after: number[]; duringMean1m: number };
   /** malloc is absent in results saved before session 11 */
-  options: Omit<PeerOptions, 'python' | 'out' | 'md' | 'malloc' | 'pin'> & { malloc?: PeerOptions['malloc']; pin?: boolean };
+  options: Omit<PeerOptions, 'python' | 'out' | 'md' | 'malloc' | 'pin' | 'trainWarmupS'> & { malloc?: PeerOptions['malloc']; pin?: boolean; trainWarmupS?: number };
   parity: { variant: string; vs: string; maxRelErr: number }[];
   track: TrackRow[]; train: TrainRow[];
   command: string;
@@ -247,7 +258,7 @@ export function peerMarkdown(r: PeerResult): string {
         'the cores); absolute numbers are low and tails wide; the engines ran interleaved, so the ratios are the comparable part.'
         : ' — the machine was otherwise quiet at the start.'),
     `Interleaved: ${r.options.rounds} rounds × ${r.options.block} frames per engine (order rotated each round, ` +
-      `${r.options.gapMs} ms pause between blocks; glibc malloc ${r.options.malloc === 'keep' ? 'thresholds fixed high in every engine process (--malloc keep)' : r.options.malloc === 'default' ? 'left dynamic (--malloc default)' : 'not set by the bench (before session 11: PyTorch\'s CPU-scale frames may be in their slow state)'}); training ${r.options.trainSteps} timed steps per engine after a warm-up, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).` +
+      `${r.options.gapMs} ms pause between blocks; glibc malloc ${r.options.malloc === 'keep' ? 'thresholds fixed high in every engine process (--malloc keep)' : r.options.malloc === 'default' ? 'left dynamic (--malloc default)' : 'not set by the bench (before session 11: PyTorch\'s CPU-scale frames may be in their slow state)'}); training ${r.options.trainSteps} timed steps per engine after ${r.options.trainWarmupS === undefined ? 'a warm-up step' : `a warm-up of ${r.options.trainWarmupS} s of back-to-back steps`}, in turns of ${r.options.trainTurn ?? 1} back-to-back steps (${r.options.trainTurn ? 'each turn\'s first, after the pause, not counted' : 'each after the pause'}).` +
       (r.options.pin ? ' Threads pinned to CPUs in every engine (--pin: ROT_TRACK_PIN=all for ours, OMP_PROC_BIND=true and OMP_PLACES=cores for PyTorch).' : ''),
     '',
     `Same computation: responses of the same exemplar + ${'3'} search crops, max |Δ| / max |ours|: ` +
@@ -259,9 +270,10 @@ export function peerMarkdown(r: PeerResult): string {
       `${f(x.fpsP50)} / ${f(x.fpsP95)} | ${f(x.msP50)} | ${f(x.msP95)} | ${x.times ? slowFrames(x.times) : '—'} | ${f(x.rssMb, 0)} / ${f(x.peakMb, 0)} |`),
   ];
   if (r.train.length) {
-    lines.push('', '| variant | training step on | crops z/x (train) | batch | steps | ms p50 | ms best | peak MB |',
-      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-      ...r.train.map((x) => `| ${x.variant} | ${x.description} | ${x.crops} | ${x.batch} | ${x.steps} | ${f(x.msP50, 0)} | ${f(x.msMin, 0)} | ${f(x.peakMb, 0)} |`));
+    const warm = (x: TrainRow) => (x.warmupTimes?.length ? `${x.warmupTimes.length} (${f(stats(x.warmupTimes).p50, 0)})` : '—');
+    lines.push('', '| variant | training step on | crops z/x (train) | batch | warm-up steps (ms p50) | steps | ms p50 | ms best | peak MB |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...r.train.map((x) => `| ${x.variant} | ${x.description} | ${x.crops} | ${x.batch} | ${warm(x)} | ${x.steps} | ${f(x.msP50, 0)} | ${f(x.msMin, 0)} | ${f(x.peakMb, 0)} |`));
   }
   const rs = ratios(r);
   if (rs.length) {

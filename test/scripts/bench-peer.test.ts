@@ -157,6 +157,12 @@ test('bench:peer arguments: defaults, overrides, errors name the flag', () => {
   assert.deepEqual(parsePeerArgs([], 2, { PEER_PYTHON: '/env/py' }).python, ['/env/py']);
   assert.equal(parsePeerArgs(['--train-turn', '5'], 2).trainTurn, 5);
   assert.throws(() => parsePeerArgs(['--train-turn', '0'], 2), /--train-turn must be an integer ≥ 1/);
+  assert.equal(d.trainWarmupS, 3);
+  assert.equal(parsePeerArgs(['--train-warmup-s', '0.5'], 2).trainWarmupS, 0.5);
+  assert.equal(parsePeerArgs(['--train-warmup-s', '0'], 2).trainWarmupS, 0);
+  for (const bad of ['-1', 'x', '', 'Infinity']) {
+    assert.throws(() => parsePeerArgs([`--train-warmup-s=${bad}`], 2), new RegExp(`--train-warmup-s must be a number of seconds ≥ 0, got "${bad}"`));
+  }
   assert.throws(() => parsePeerArgs(['--variants', 'vgg'], 2), /--variants: unknown "vgg"/);
   assert.throws(() => parsePeerArgs(['--rounds', '0'], 2), /--rounds must be an integer ≥ 1/);
   assert.throws(() => parsePeerArgs(['--block', '2.5'], 2), /--block/);
@@ -206,6 +212,12 @@ test('bench:peer markdown: rows, ratios ours / PyTorch, and the load note', () =
   assert.equal(slowFrames([]), 0);
   assert.equal(slowFrames([1, 1, 1, 3, 2.5]), 2);
   assert.doesNotMatch(peerMarkdown({ ...r, loadavg: { before: [0.2, 0, 0], after: [2, 0, 0], duringMean1m: 2 } }), /taken under load/);
+  // results saved before session 16: one warm-up step, no warm-up column figures
+  assert.match(md, /after a warm-up step, in turns/);
+  assert.match(md, /\| 8 \| — \| 3 \| 300 \| 290 \| 1 \|/);
+  const warmed = peerMarkdown({ ...r, options: { ...r.options, trainWarmupS: 3 }, train: [{ ...r.train[0], warmupTimes: [400, 310, 305, 300] }, r.train[1]] });
+  assert.match(warmed, /after a warm-up of 3 s of back-to-back steps, in turns/);
+  assert.match(warmed, /\| 8 \| 4 \(310\) \| 3 \| 300 \| 290 \| 1 \|/);
 });
 
 test('bench:peer without torch: says so and exits 0, writes nothing', () => {
