@@ -4,6 +4,9 @@
  * per node: every Conv's FLOPs, time and GFLOP/s with its channel counts, and the time of everything else by op type.
  * The export pads conv widths for onnxruntime's blocked layout (tracker/engine/channel-pad.ts); the unpadded export is
  * timed too, interleaved with it (blocks of 5 runs in turn), and the Het / IEN speed ratios of both are printed.
+ * Then the same search (3 crops → responses) on the onnx engine's oneDNN runner (tracker/node/native-net-engine.ts,
+ * which runs these nets since session 16; the add-on at `--threads` threads), interleaved with the onnxruntime engine;
+ * `ONEDNN_VERBOSE=1` before the command lists the runner's primitives with their times.
  *
  *   node --import tsx scripts/profile-het-ien.ts [--models ien-siamfc,het-siamfc] [--threads 1] [--runs 30]
  */
@@ -16,6 +19,8 @@ import { loadTracker } from '../tracker/node/load-tracker.js';
 import { exportOnnxModel, exportSiamFCOnnx } from '../tracker/engine/onnx-export.js';
 import { backbonePlan } from '../tracker/engine/backbone-plan.js';
 import { loadOrt, OrtSession, ortTensor } from '../tracker/node/onnx/ort.js';
+import { loadNativeAddon } from '../tracker/node/native-backend.js';
+import { NativeNetEngine, onnxEngineFor } from '../tracker/node/native-net-engine.js';
 
 const { values: a } = parseArgs({
   options: { models: { type: 'string', default: 'ien-siamfc,het-siamfc' }, threads: { type: 'string', default: '1' }, runs: { type: 'string', default: '30' } },
@@ -112,4 +117,47 @@ if (ien && het) {
   const mid = runs >> 1;
   console.log(`\nHet / IEN network speed (IEN ms ÷ Het ms), padded export: best ${r(ien.padded, het.padded, 0)}, median ${r(ien.padded, het.padded, mid)}; ` +
     `unpadded: best ${r(ien.plain, het.plain, 0)}, median ${r(ien.plain, het.plain, mid)}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+// The onnx engine as the tracker builds it: the oneDNN runner, against the onnxruntime engine, interleaved in blocks of 5.
+const addon = loadNativeAddon();
+if (!addon) {
+  console.log('\n(no native add-on: the runner is not timed)');
+} else {
+  addon.setThreads(threads);
+  const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
+  const runner = new Map<string, { native: number[]; ort: number[] }>();
+  for (const name of a.models!.split(',')) {
+    const loaded = await loadTracker(name);
+    const { net } = loaded;
+    const native = onnxEngineFor(net, { threads });
+    const ort = onnxEngineFor(net, { threads, runner: 'onnxruntime' });
+    if (!(native instanceof NativeNetEngine)) throw new Error(`${name}: the oneDNN runner does not run this net (${native.description})`);
+    const E = net.geometry.exemplarSize;
+    const X = net.geometry.instanceSize;
+    const z = new Float32Array(E * E * 3).fill(100);
+    const crops = new Float32Array(3 * X * X * 3).map((_, i) => (i * 37) % 255);
+    const zn = native.exemplar(z);
+    const zo = ort.exemplar(z);
+    const t = { native: [] as number[], ort: [] as number[] };
+    for (let i = 0; i < 3; i++) native.respond(zn, crops, 3), ort.respond(zo, crops, 3);
+    for (let i = 0; i < runs; i++) {
+      for (const [eng, zz, out] of (Math.floor(i / 5) % 2 === 0 ? [[native, zn, t.native], [ort, zo, t.ort]] : [[ort, zo, t.ort], [native, zn, t.native]]) as [typeof native, typeof zn, number[]][]) {
+        const t0 = performance.now();
+        eng.respond(zz, crops, 3);
+        out.push(performance.now() - t0);
+      }
+    }
+    runner.set(name, t);
+    console.log(`${name}: search (3 crops → responses), median ${median(t.native).toFixed(2)} ms on ${native.description}, ${median(t.ort).toFixed(2)} ms on ${ort.description}`);
+    native.dispose();
+    ort.dispose();
+    loaded.dispose();
+  }
+  const ri = runner.get('ien-siamfc');
+  const rh = runner.get('het-siamfc');
+  if (ri && rh) {
+    console.log(`Het / IEN network speed on the oneDNN runner: median ${(median(ri.native) / median(rh.native)).toFixed(2)}; on the onnxruntime engine: ` +
+      `${(median(ri.ort) / median(rh.ort)).toFixed(2)}`);
+  }
 }

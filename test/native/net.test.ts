@@ -1,11 +1,12 @@
 // The add-on's oneDNN backbone runner (tracker/native/src/net.cc, tracker/node/native-net.ts) and the engine built on it
 // (tracker/node/native-net-engine.ts): features equal onnxruntime's on plain backbones (the shipped CPU-scale model,
 // a grouped / average-pooled one), the responses and tracked boxes equal the onnxruntime engine's, several templates
-// stack, and what it cannot run (IEN's group pooling, another thread count) falls back to onnxruntime with the reason.
+// stack, the final group pooling of IEN / Het / C4 nets runs after it, and what it cannot run (group pooling before the
+// end, another thread count) falls back to onnxruntime with the reason.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNativeAddon } from '../../tracker/node/native-backend.js';
-import { NativeNet, nativeNetSpec } from '../../tracker/node/native-net.js';
+import { NativeNet, groupPoolNchw, nativeNetSpec } from '../../tracker/node/native-net.js';
 import { NativeNetEngine, onnxEngineFor } from '../../tracker/node/native-net-engine.js';
 import { OnnxEngine } from '../../tracker/node/onnx/onnx-engine.js';
 import { OrtSession, ortTensor } from '../../tracker/node/onnx/ort.js';
@@ -50,10 +51,10 @@ function oddNet(): SiamFCNet {
   }), 5));
 }
 
-test('the runner\'s features equal onnxruntime\'s (shipped siamfc; groups, avgpool, stride 2), 1–3 crops', { skip }, async () => {
-  const { net } = await loadTracker('siamfc');
+test('the runner\'s features equal onnxruntime\'s (shipped siamfc, ien, het, re; groups, avgpool, stride 2), 1–3 crops', { skip }, async () => {
+  const shipped = await Promise.all(['siamfc', 'ien-siamfc', 'het-siamfc', 're-siamfc'].map(async (m) => (await loadTracker(m)).net));
   const threads0 = addon!.getThreads();
-  for (const n of [net, oddNet()]) {
+  for (const n of [...shipped, oddNet()]) {
     const plan = backbonePlan(n.backbone);
     const made = NativeNet.create(addon, plan);
     assert.ok(made.net, made.net ? '' : made.reason);
@@ -124,8 +125,12 @@ test('grouped 3×3 convs (one Winograd conv per group) give onnxruntime\'s featu
   }
 });
 
-test('the native engine answers what the onnxruntime engine answers, stacks templates, tracks the same boxes', { skip }, async () => {
-  const { net, manifest } = await loadTracker('siamfc');
+test('the native engine answers what the onnxruntime engine answers, stacks templates, tracks the same boxes (siamfc, het)', { skip }, async () => {
+  for (const model of ['siamfc', 'het-siamfc']) await sameAsOnnxruntime(model);
+});
+
+async function sameAsOnnxruntime(model: string): Promise<void> {
+  const { net, manifest } = await loadTracker(model);
   const native = onnxEngineFor(net);
   const ort = onnxEngineFor(net, { runner: 'onnxruntime' });
   assert.ok(native instanceof NativeNetEngine, native.description);
@@ -134,26 +139,42 @@ test('the native engine answers what the onnxruntime engine answers, stacks temp
   const { exemplarSize: E, instanceSize: X } = net.geometry;
   const z = crops(1, E), x = crops(3, X);
   const rn = native.respond(native.exemplar(z), x, 3).slice(), ro = ort.respond(ort.exemplar(z), x, 3);
-  assert.ok(relMaxDiff(rn, ro) < 1e-5, `responses: ${relMaxDiff(rn, ro)}`);
+  assert.ok(relMaxDiff(rn, ro) < 1e-5, `${model} responses: ${relMaxDiff(rn, ro)}`);
   const z2 = z.map((v) => 255 - v);
   const sn = native.respond(native.stack!([native.exemplar(z), native.exemplar(z2)]), x, 3).slice();
   const so = ort.respond(ort.stack!([ort.exemplar(z), ort.exemplar(z2)]), x, 3);
   assert.equal(sn.length, 2 * rn.length);
-  assert.ok(relMaxDiff(sn, so) < 1e-5, `stacked: ${relMaxDiff(sn, so)}`);
+  assert.ok(relMaxDiff(sn, so) < 1e-5, `${model} stacked: ${relMaxDiff(sn, so)}`);
   assert.throws(() => native.respond(ort.exemplar(z), x, 3), /native engine: exemplar features come from another engine/);
   assertSameBoxes(net, SiamFCConfig.parse(manifest?.tracker ?? {}), native, ort, 5);
   native.dispose();
   ort.dispose();
+}
+
+test('group pooling on NCHW features: max over each group\'s channels, blocks in order, sizes 4, 2 and 1', () => {
+  // 1 crop, 7 channels of 2 values: a block of 2 groups × size 2 (channels 0–3), one of 1 group × size 2 (4–5), one of size 1 (6)
+  const x = Float32Array.of(1, 8, 3, 2, /**/ -1, -2, -3, 5, /**/ 4, 0, 6, -1, /**/ 9, 9);
+  const blocks = [{ size: 2, start: 0, channels: 4, groups: 2 }, { size: 2, start: 4, channels: 2, groups: 1 }, { size: 1, start: 6, channels: 1, groups: 1 }];
+  const out = new Float32Array(8);
+  groupPoolNchw(x, 1, 7, 2, blocks, out);
+  assert.deepEqual([...out], [3, 8, -1, 5, 6, 0, 9, 9]);
+  const two = new Float32Array(16);
+  groupPoolNchw(Float32Array.from([...x, ...x.map((v) => -v)]), 2, 7, 2, blocks, two);
+  assert.deepEqual([...two.subarray(8)], [-1, -2, 3, 2, -4, 1, -9, -9]);
+  assert.throws(() => groupPoolNchw(x, 1, 7, 2, blocks, new Float32Array(7)), /group pooling: 14 values in, 7 out, expected 1×7×2 and 1×4×2/);
 });
 
 test('what the runner cannot run goes to onnxruntime, with the reason', { skip }, async () => {
   const { net: ien } = await loadTracker('ien-siamfc');
-  const spec = nativeNetSpec(backbonePlan(ien.backbone));
-  assert.equal(typeof spec, 'string', 'IEN has group pooling');
-  assert.ok(onnxEngineFor(ien) instanceof OnnxEngine);
-  const made = NativeNet.create(addon, backbonePlan(ien.backbone));
+  const plan = backbonePlan(ien.backbone);
+  assert.ok(onnxEngineFor(ien) instanceof NativeNetEngine, 'IEN: convs, then group pooling at the end');
+  const early = { ...plan, layers: [plan.layers[0], plan.layers[plan.layers.length - 1], ...plan.layers.slice(1, -1)] };
+  assert.equal(nativeNetSpec(early), 'layer 1: group pooling before the last layer');
+  const made = NativeNet.create(addon, early);
   assert.equal(made.net, null);
-  assert.match((made as { reason: string }).reason, /is not taken by the runner/);
+  assert.match((made as { reason: string }).reason, /backbone "cpu-small-ien-r4" layer 1: group pooling before the last layer is not taken by the runner/);
+  const wide = { ...plan, layers: [...plan.layers.slice(0, -1), { type: 'groupPool' as const, blocks: [{ size: 4, start: 4, channels: 64, groups: 16 }] }] };
+  assert.match(String(nativeNetSpec(wide)), /layer 5: group pooling block .* does not fit 64 channels/);
   const { net } = await loadTracker('siamfc');
   const threads = addon!.getThreads();
   assert.ok(onnxEngineFor(net, { threads: threads + 1 }) instanceof OnnxEngine, 'another thread count than the add-on\'s');
