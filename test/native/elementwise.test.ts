@@ -81,7 +81,9 @@ test('Sum and Mean over leading, trailing, middle and all axes (keepDims too) ma
 
 test('Tile and FusedBatchNorm (with and without scale/offset) values and gradients match cpu', { skip }, () => {
   const rand = rng(909);
-  for (const [shape, reps] of [[[2, 3], [3, 2]], [[1, 1, 1, 5], [2, 4, 3, 1]], [[4], [3]], [[2, 1, 3], [1, 5, 1]]] as [number[], number[]][]) {
+  // one value broadcast (a fill), short rows (< 16 values: copied value by value), long rows (memcpy)
+  for (const [shape, reps] of [[[2, 3], [3, 2]], [[1, 1, 1, 5], [2, 4, 3, 1]], [[4], [3]], [[2, 1, 3], [1, 5, 1]], [[1, 1, 1, 1], [2, 3, 4, 5]],
+    [[1], [7]], [[2, 20], [2, 3]]] as [number[], number[]][]) {
     compare(`tile [${shape}] ×[${reps}]`, valueAndGrads([data(rand, shape)], 5, (t) => tf.tile(t, reps)));
   }
   // Scale and offset of one element against a per-channel mean/variance (the kernel's modulo indexing path).
@@ -168,6 +170,12 @@ test('IEN group pooling and rotation gather, values and gradients: the native ga
   });
   assert.ok(worst < 1e-4);
   for (const k of ['gather', 'segmentSum', 'maxLast', 'maxLastGrad']) assert.ok((calls[k] ?? 0) > 0, `native ${k} ran (calls: ${JSON.stringify(calls)})`);
+  // Λ = 2 and 8 (the kernel's fixed-length rows, like 4 above) and 3 (any length), with tied maxima: each gets the gradient
+  for (const L of [2, 3, 8]) {
+    const t = data(rand, [2, 5, 5, 3 * L]);
+    for (let i = 0; i < t.values.length; i += 3) t.values[i + 1] = t.values[i]; // ties in every row (and across rows)
+    compare(`max over the last ${L} values, with ties`, valueAndGrads([t], 51 + L, (v) => tf.max(tf.reshape(v, [2, 5, 5, 3, L]), 4)));
+  }
 });
 
 test('Slice (non-contiguous: channel ranges, middle dims, rank 1–5) and SplitV/concat gradients match cpu, natively', { skip }, () => {

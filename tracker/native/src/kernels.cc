@@ -914,6 +914,13 @@ NATIVE_FN(Tile) {
   }
   const float* x = f32(env, a[0], xn, "x");
   float* out = f32(env, a[1], n, "out");
+  // One value broadcast (the gradient of a mean or sum over a whole tensor): a fill, not a memcpy of 4 bytes per
+  // element (IEN step at 2 threads: 17 such tiles, 3.65 ms a step before).
+  if (xn == 1) {
+    const float v = x[0];
+    parallel_for(n, 65536, [&](int64_t i0, int64_t i1) { std::fill(out + i0, out + i1, v); });
+    return undefined(env);
+  }
   const int64_t inner = os[size_t(rank - 1)], xInner = xs[rank - 1];
   const int64_t rows = n / inner;
   parallel_for(rows, std::max<int64_t>(1, 32768 / inner), [&](int64_t r0, int64_t r1) {
@@ -926,7 +933,13 @@ NATIVE_FN(Tile) {
       }
       const float* src = x + xo;
       float* dst = out + r * inner;
-      for (int64_t k = 0; k < reps[rank - 1]; k++) std::memcpy(dst + k * xInner, src, sizeof(float) * size_t(xInner));
+      if (xInner < 16) {  // short runs: copied value by value rather than a memcpy call each
+        for (int64_t k = 0; k < reps[rank - 1]; k++, dst += xInner) {
+          for (int64_t j = 0; j < xInner; j++) dst[j] = src[j];
+        }
+      } else {
+        for (int64_t k = 0; k < reps[rank - 1]; k++) std::memcpy(dst + k * xInner, src, sizeof(float) * size_t(xInner));
+      }
     }
   });
   return undefined(env);
