@@ -190,6 +190,13 @@ test('Slice (non-contiguous: channel ranges, middle dims, rank 1–5) and SplitV
     for (const [begin, size] of cases) compare(`slice ${begin} ${size}`, valueAndGrads([x], 60, (t) => tf.slice(t, begin, size)));
     compare('slice rank 1', valueAndGrads([data(rand, [17])], 61, (t) => tf.slice(t, [3], [9])));
     compare('slice rank 5', valueAndGrads([data(rand, [2, 3, 4, 5, 6])], 62, (t) => tf.slice(t, [0, 1, 1, 2, 1], [2, 2, 3, 2, 4])));
+    // Concat on every axis (long row blocks copied whole, short ones value by value), three inputs, an empty one
+    const y = data(rand, [3, 7, 6, 4]);
+    for (const axis of [0, 1, 2, 3, -1]) {
+      compare(`concat axis ${axis}`, valueAndGrads([x], 64, (t) => tf.concat([t, tf.mul(t, 2), tf.neg(t)], axis)));
+    }
+    compare('concat channels of different widths', valueAndGrads([x, y], 65, (t, u) => tf.concat([t, u], 3)));
+    compare('concat with an empty input', () => [tf.concat([tf.tensor(x.values, x.shape), tf.zeros([3, 7, 6, 0]), tf.tensor(y.values, y.shape)], 3)]);
     // Heterogeneous group pooling: channel blocks sliced, pooled, concatenated (the concat's gradient is SplitV).
     compare('split + concat', valueAndGrads([x], 63, (t) => {
       const [a, b2, c] = tf.split(t, [4, 4, 2], 3);

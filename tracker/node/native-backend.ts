@@ -108,7 +108,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   tf.MaxPool, tf.MaxPoolGrad, tf.AvgPool, tf.AvgPoolGrad,
   tf.Add, tf.Sub, tf.Multiply, tf.RealDiv, tf.SquaredDifference, tf.Maximum, tf.Minimum,
   tf.Relu, tf.Step, tf.Neg, tf.Square, tf.Sqrt, tf.Rsqrt, tf.Exp, tf.Log, tf.Sigmoid, tf.Elu, tf.Abs, tf.EluGrad,
-  tf.Sum, tf.Mean, tf.Max, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast, tf.Slice, tf.SplitV, tf.Unpack, tf.Reverse,
+  tf.Sum, tf.Mean, tf.Max, tf.Tile, tf.PadV2, tf.Transpose, tf.GatherV2, tf.FusedBatchNorm, tf.Equal, tf.UnsortedSegmentSum, tf.Cast, tf.Slice, tf.SplitV, tf.Unpack, tf.Reverse, tf.Concat,
 ];
 
 export const NATIVE_BACKEND_NAME = 'native-cpu';
@@ -821,6 +821,34 @@ const splitVKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   }) as unknown as Info;
 };
 
+/**
+ * Concat of float32 tensors into a pooled output, a row block of each input per outer index (the cpu kernel fills a
+ * fresh array: for IEN's [x; rotated x] input batches 2.8 MB of new pages a step). Empty inputs are skipped.
+ */
+const concatKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const all = Object.values(inputs) as tf.TensorInfo[];
+  const xs = all.filter((x) => size(x.shape) > 0);
+  const vals = xs.map((x) => f32(b, x));
+  if (xs.length < 2 || xs.some((x) => x.shape.length === 0) || vals.some((v) => !v)) return viaCpu(tf.Concat, inputs, b, attrs);
+  const ax = tf.util.parseAxisParam((attrs as unknown as tf.ConcatAttrs).axis, xs[0].shape)[0];
+  const outShape = tf.backend_util.computeOutShape(all.map((x) => x.shape), ax);
+  const outer = size(outShape.slice(0, ax));
+  const inners = xs.map((x) => size(x.shape.slice(ax)));
+  const row = inners.reduce((p, q) => p + q, 0);
+  const out = outputPool.take(outer * row);
+  for (let i = 0, at = 0; i < xs.length; at += inners[i], i++) {
+    const v = vals[i]!;
+    const n = inners[i];
+    if (n >= 64 || outer === 1) {
+      for (let o = 0; o < outer; o++) out.set(v.subarray(o * n, (o + 1) * n), o * row + at);
+    } else {
+      for (let o = 0; o < outer; o++) for (let j = 0, src = o * n, dst = o * row + at; j < n; j++) out[dst + j] = v[src + j];
+    }
+  }
+  return output(b, outShape, out);
+};
+
 const equalKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
   const x = need(inputs, 'a');
@@ -904,6 +932,7 @@ const nativeKernels: Record<string, tf.KernelFunc> = {
   [tf.Cast]: castKernel,
   [tf.Slice]: sliceKernel,
   [tf.SplitV]: splitVKernel,
+  [tf.Concat]: concatKernel,
   [tf.Unpack]: unpackKernel,
   [tf.Reverse]: reverseKernel,
   [tf.UnsortedSegmentSum]: unsortedSegmentSumKernel,
