@@ -6,20 +6,24 @@
  * For an A/B of two add-on builds run it once per build with ROT_TRACK_NATIVE_ADDON=<path to .node>, interleaved.
  * `--blocks K` also prints the median and mean of every block of K timed steps: a fresh process's CPU-scale step is
  * slower over its first ~50 steps while V8 still optimises the step's JS (`--warmup 0 --steps 400 --blocks 50`).
+ * `--addon-calls` times every call into the native add-on (performance.now around it) and prints, per add-on function,
+ * ms and calls per timed step: the kernels' own time, without tf.profile's per-kernel syncs and with the collector's
+ * pauses left in the JS part (the rest of the wall time: tfjs's engine and tape, our kernels' JS, GC).
  *
  *   ROT_TRACK_THREADS=2 node --import tsx scripts/train-step-cpu.ts [--model siamfc | ien-siamfc | …] [--steps 30] [--batch 8]
- *                                                                 [--warmup 3] [--blocks K]
+ *                                                                 [--warmup 3] [--blocks K] [--addon-calls]
  */
 import { parseArgs } from 'node:util';
 import { tf } from '../tracker/tf.js';
 import { initBackend } from '../tracker/node/backend.js';
 import { outputPool } from '../tracker/node/buffer-pool.js';
+import { loadNativeAddon } from '../tracker/node/native-backend.js';
 import { trainStep } from './train-step-setup.js';
 
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string', default: 'siamfc' }, steps: { type: 'string', default: '30' }, batch: { type: 'string', default: '8' },
-    warmup: { type: 'string', default: '3' }, blocks: { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '3' }, blocks: { type: 'string', default: '0' }, 'addon-calls': { type: 'boolean', default: false },
   },
 });
 const steps = Number(a.steps);
@@ -30,6 +34,26 @@ const warmup = Number(a.warmup);
 const blocks = Number(a.blocks);
 if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup ${a.warmup}: expected an integer ≥ 0`);
 if (!Number.isInteger(blocks) || blocks < 0) throw new Error(`--blocks ${a.blocks}: expected an integer ≥ 0`);
+// --addon-calls: every add-on function wrapped before the backend binds them (ms and calls per function)
+const addonCalls = new Map<string, { ms: number; calls: number }>();
+if (a['addon-calls']) {
+  const addon = loadNativeAddon() as unknown as Record<string, unknown> | null;
+  if (!addon) throw new Error('--addon-calls: the native add-on is not loaded');
+  for (const [name, fn] of Object.entries(addon)) {
+    if (typeof fn !== 'function') continue;
+    const e = { ms: 0, calls: 0 };
+    addonCalls.set(name, e);
+    addon[name] = function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      try {
+        return (fn as (...x: unknown[]) => unknown).apply(this, args);
+      } finally {
+        e.ms += performance.now() - t0;
+        e.calls++;
+      }
+    };
+  }
+}
 const backend = await initBackend({ log: () => {} });
 const ts = await trainStep(a.model!, B);
 const run = () => ts.run();
@@ -50,6 +74,7 @@ be.makeTensorInfo = (s, d, v) => {
 run();
 be.makeTensorInfo = make;
 
+for (const e of addonCalls.values()) e.ms = e.calls = 0;
 const pool0 = outputPool.stats();
 const r0 = process.resourceUsage();
 const wall: number[] = [];
@@ -76,4 +101,13 @@ console.log(`${a.model}, batch ${B}, backend ${backend}, threads ${process.env.R
   `sys ${ms(r1.systemCPUTime - r0.systemCPUTime)} ms, ${per(r1.minorPageFault - r0.minorPageFault)} minor faults, ` +
   `${(bytes / 1e6).toFixed(1)} MB of outputs in ${arrays} arrays; output pool per step: ${per(pool1.hits - pool0.hits)} reused, ` +
   `${per(pool1.misses - pool0.misses)} new, ${per(pool1.escaped - pool0.escaped)} escaped`);
+if (a['addon-calls']) {
+  const rows = [...addonCalls].filter(([, e]) => e.calls > 0).sort((p, q) => q[1].ms - p[1].ms);
+  const inAddon = rows.reduce((p, [, e]) => p + e.ms, 0) / steps;
+  const meanWall = wall.reduce((p, q) => p + q, 0) / steps;
+  console.log(`in the add-on ${inAddon.toFixed(1)} ms of a mean step of ${meanWall.toFixed(1)} ms (the rest ${(meanWall - inAddon).toFixed(1)} ms: ` +
+    'tfjs\'s engine and tape, kernels\' JS, GC)');
+  console.log('| add-on function | ms / step | calls / step |\n| --- | ---: | ---: |');
+  for (const [name, e] of rows) console.log(`| ${name} | ${(e.ms / steps).toFixed(2)} | ${(e.calls / steps).toFixed(0)} |`);
+}
 ts.dispose();
