@@ -162,6 +162,12 @@ test('group pooling on NCHW features: max over each group\'s channels, blocks in
   groupPoolNchw(Float32Array.from([...x, ...x.map((v) => -v)]), 2, 7, 2, blocks, two);
   assert.deepEqual([...two.subarray(8)], [-1, -2, 3, 2, -4, 1, -9, -9]);
   assert.throws(() => groupPoolNchw(x, 1, 7, 2, blocks, new Float32Array(7)), /group pooling: 14 values in, 7 out, expected 1×7×2 and 1×4×2/);
+  // a NaN anywhere in a group gives NaN (tfjs's max), first or later
+  const nan = Float32Array.from(x);
+  nan[0] = NaN;
+  nan[7] = NaN;
+  groupPoolNchw(nan, 1, 7, 2, blocks, out);
+  assert.deepEqual([...out].map((v) => (Number.isNaN(v) ? 'NaN' : v)), ['NaN', 8, -1, 'NaN', 6, 0, 9, 9]);
 });
 
 test('what the runner cannot run goes to onnxruntime, with the reason', { skip }, async () => {

@@ -1,6 +1,6 @@
 /**
- * A plain backbone (convs with bias and relu, max / average pooling; BatchNorm folded — backbone-plan.ts) run by the
- * native add-on as one chain of oneDNN primitives (tracker/native/src/net.cc; 3×3 stride-1 convs on Winograd kernels):
+ * A backbone of convs (with bias and relu), max / average pooling and at most a final group pooling (BatchNorm folded
+ * — backbone-plan.ts) run by the native add-on as one chain of oneDNN primitives (tracker/native/src/net.cc; 3×3 stride-1 convs on Winograd kernels):
  * crops `[k, S, S, C]` NHWC in, features `[k, C', s, s]` NCHW out. The final group pooling of IEN / Het / C4 / C8
  * backbones (max over each group's orientation channels, blocks concatenated) runs here in JS on the runner's NCHW
  * output — a few tens of thousands of values a frame. `NativeNet.create` returns null when the add-on has no runner
@@ -58,7 +58,7 @@ export function nativeNetSpec(plan: BackbonePlan): NativeNetSpec | string {
 /**
  * Group pooling on NCHW features: `x` `[k, C, s²]` → `out` `[k, Σ groups, s²]`, channel `start + q·size + r` of a block
  * pooled (max over r) into its q-th output channel, blocks in order (what backbone-plan's groupPool and the ONNX
- * export's Slice → Reshape → ReduceMax → Concat compute).
+ * export's Slice → Reshape → ReduceMax → Concat compute); a NaN among a group's values gives NaN, as tfjs's max.
  */
 export function groupPoolNchw(x: Float32Array, k: number, C: number, area: number, blocks: readonly GroupBlock[], out: Float32Array): void {
   const Cout = blocks.reduce((n, b) => n + b.groups, 0);
@@ -75,7 +75,7 @@ export function groupPoolNchw(x: Float32Array, k: number, C: number, area: numbe
           const from = first + r * area;
           for (let j = 0; j < area; j++) {
             const v = x[from + j];
-            if (v > out[o + j]) out[o + j] = v;
+            if (v > out[o + j] || v !== v) out[o + j] = v;
           }
         }
       }
