@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../tracker/node/backend.js';
+import { loadNativeAddon } from '../tracker/node/native-backend.js';
 import { trainStep } from './train-step-setup.js';
 
 const { values: a } = parseArgs({
@@ -52,11 +53,14 @@ ts.dispose();
 
 const total = tasks.map((_, j) => rows.reduce((s, r) => s + r.run[j], 0));
 const mainAt = tasks.indexOf(main);
-const workerAt = tasks.map((_, j) => j).filter((j) => j !== mainAt).sort((p, q) => total[q] - total[p])[0];
+// the add-on's pool has a worker only at 2+ threads: then it is the busiest thread after the main one
+const poolThreads = loadNativeAddon()?.getThreads() ?? 1;
+const workerAt = poolThreads > 1 ? tasks.map((_, j) => j).filter((j) => j !== mainAt).sort((p, q) => total[q] - total[p])[0] : -1;
+const run = (r: Row, j: number) => (j < 0 ? 0 : r.run[j]);
 const others = (r: Row) => r.run.reduce((s, v, j) => (j === mainAt || j === workerAt ? s : s + v), 0);
-console.log(`${a.model}, batch ${a.batch}, backend ${backend}, threads ${process.env.ROT_TRACK_THREADS ?? 'default'}: ${steps} steps after ${warmup} ` +
-  `warm-up steps; ${tasks.length} threads, pool worker ${tasks[workerAt]} (the busiest after the main thread), other threads ` +
-  `${(total.reduce((s, v) => s + v, 0) - total[mainAt] - total[workerAt]).toFixed(0)} ms on a CPU in all`);
+console.log(`${a.model}, batch ${a.batch}, backend ${backend}, ${poolThreads} add-on thread(s): ${steps} steps after ${warmup} ` +
+  `warm-up steps; ${tasks.length} threads, pool worker ${workerAt < 0 ? 'none' : `${tasks[workerAt]} (the busiest after the main thread)`}, ` +
+  `other threads ${(total.reduce((s, v) => s + v, 0) - total[mainAt] - (workerAt < 0 ? 0 : total[workerAt])).toFixed(0)} ms on a CPU in all`);
 console.log('| steps by wall time | wall ms | main: run / wait ms | pool worker: run / wait ms | other threads: run ms |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 const sorted = [...rows].sort((p, q) => p.wall - q.wall);
@@ -65,5 +69,5 @@ for (const [name, part] of [['fastest quarter', sorted.slice(0, q)], ['second', 
   ['slowest quarter', sorted.slice(3 * q)]] as const) {
   const avg = (f: (r: Row) => number) => (part.reduce((s, r) => s + f(r), 0) / part.length).toFixed(1);
   console.log(`| ${name} | ${avg((r) => r.wall)} | ${avg((r) => r.run[mainAt])} / ${avg((r) => r.wait[mainAt])} | ` +
-    `${avg((r) => r.run[workerAt])} / ${avg((r) => r.wait[workerAt])} | ${avg(others)} |`);
+    `${workerAt < 0 ? '—' : `${avg((r) => run(r, workerAt))} / ${avg((r) => r.wait[workerAt])}`} | ${avg(others)} |`);
 }
