@@ -140,7 +140,10 @@ if (!addon) {
     const zn = native.exemplar(z);
     const zo = ort.exemplar(z);
     const t = { native: [] as number[], ort: [] as number[] };
-    for (let i = 0; i < 3; i++) native.respond(zn, crops, 3), ort.respond(zo, crops, 3);
+    for (let i = 0; i < 3; i++) {
+      native.respond(zn, crops, 3);
+      ort.respond(zo, crops, 3);
+    }
     for (let i = 0; i < runs; i++) {
       for (const [eng, zz, out] of (Math.floor(i / 5) % 2 === 0 ? [[native, zn, t.native], [ort, zo, t.ort]] : [[ort, zo, t.ort], [native, zn, t.native]]) as [typeof native, typeof zn, number[]][]) {
         const t0 = performance.now();

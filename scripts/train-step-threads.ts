@@ -56,7 +56,6 @@ const mainAt = tasks.indexOf(main);
 // the add-on's pool has a worker only at 2+ threads: then it is the busiest thread after the main one
 const poolThreads = loadNativeAddon()?.getThreads() ?? 1;
 const workerAt = poolThreads > 1 ? tasks.map((_, j) => j).filter((j) => j !== mainAt).sort((p, q) => total[q] - total[p])[0] : -1;
-const run = (r: Row, j: number) => (j < 0 ? 0 : r.run[j]);
 const others = (r: Row) => r.run.reduce((s, v, j) => (j === mainAt || j === workerAt ? s : s + v), 0);
 console.log(`${a.model}, batch ${a.batch}, backend ${backend}, ${poolThreads} add-on thread(s): ${steps} steps after ${warmup} ` +
   `warm-up steps; ${tasks.length} threads, pool worker ${workerAt < 0 ? 'none' : `${tasks[workerAt]} (the busiest after the main thread)`}, ` +
@@ -69,5 +68,5 @@ for (const [name, part] of [['fastest quarter', sorted.slice(0, q)], ['second', 
   ['slowest quarter', sorted.slice(3 * q)]] as const) {
   const avg = (f: (r: Row) => number) => (part.reduce((s, r) => s + f(r), 0) / part.length).toFixed(1);
   console.log(`| ${name} | ${avg((r) => r.wall)} | ${avg((r) => r.run[mainAt])} / ${avg((r) => r.wait[mainAt])} | ` +
-    `${workerAt < 0 ? '—' : `${avg((r) => run(r, workerAt))} / ${avg((r) => r.wait[workerAt])}`} | ${avg(others)} |`);
+    `${workerAt < 0 ? '—' : `${avg((r) => r.run[workerAt])} / ${avg((r) => r.wait[workerAt])}`} | ${avg(others)} |`);
 }

@@ -23,6 +23,8 @@ export interface NativeNetSpec {
   /** The runner's output channels (before the pooling). */
   channels: number;
   pool: readonly GroupBlock[] | null;
+  /** The feature channels the net ends with (after the pooling, if any). */
+  outChannels: number;
 }
 
 /** The runner's layer list for `plan`, or why it cannot run it. */
@@ -52,7 +54,8 @@ export function nativeNetSpec(plan: BackbonePlan): NativeNetSpec | string {
       return `layer ${i}: ${l.type}`;
     }
   }
-  return { spec: Int32Array.from(spec), weights, biases, channels, pool };
+  const outChannels = pool ? pool.reduce((c, b) => c + b.groups, 0) : channels;
+  return { spec: Int32Array.from(spec), weights, biases, channels, pool, outChannels };
 }
 
 /**
@@ -121,9 +124,8 @@ export class NativeNet {
     if (this.out.length !== n) this.out = new Float32Array(n);
     let wide = this.wide.get(side);
     if (wide === undefined) this.wide.set(side, (wide = convFlops(this.plan, side) >= WIDE_FLOP_PER_CROP));
-    const { pool, channels: convChannels } = this.made;
-    const pooled = pool ? pool.reduce((c, b) => c + b.groups, 0) : convChannels;
-    if (pooled !== channels) throw new Error(`native runner: the net makes ${pooled} feature channels, expected ${channels}`);
+    const { pool, channels: convChannels, outChannels } = this.made;
+    if (outChannels !== channels) throw new Error(`native runner: the net makes ${outChannels} feature channels, expected ${channels}`);
     if (pool && this.pre.length !== k * convChannels * area) this.pre = new Float32Array(k * convChannels * area);
     const [C, s] = this.addon.netRun(this.handle, crops, k, side, pool ? this.pre : this.out, wide);
     if (C !== convChannels || s !== outSide) throw new Error(`native runner: features [${C}, ${s}, ${s}], expected [${convChannels}, ${outSide}, ${outSide}]`);
